@@ -1,0 +1,1 @@
+"""Chat records, their generation and ingestion, and the LightningDataModules that feed training."""

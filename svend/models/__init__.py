@@ -1,0 +1,1 @@
+"""Model definitions: the from-scratch decoder, pretrained bases, adapters, memory planning."""
