@@ -1,0 +1,120 @@
+"""The LightningDataModule for chat records: JSONL files → validated records → `datasets` → token ids
+with assistant-only labels → packed (or length-bucketed) rows → batches.
+
+    dm = ChatDataModule(tokenizer, train_files=["train.jsonl"], val_files=["val.jsonl"])
+    dm.setup("fit"); batch = next(iter(dm.train_dataloader()))
+    # batch: input_ids, labels (-100 = no loss), position_ids (restart per example), num_tokens
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Sequence
+
+import lightning as L
+from datasets import Dataset
+from torch.utils.data import DataLoader
+
+from svend.data.packing import ResumableBatchSampler, Row, collate, encode_record, pack, single_rows
+from svend.data.schema import read_jsonl
+
+log = logging.getLogger(__name__)
+
+
+class ChatDataModule(L.LightningDataModule):
+    def __init__(
+        self,
+        tokenizer,
+        train_files: Sequence[str],
+        val_files: Sequence[str] = (),
+        test_files: Sequence[str] = (),
+        micro_batch_size: int = 8,
+        max_seq_len: int = 512,
+        packing: bool = True,
+        num_workers: int = 0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if tokenizer.pad_token_id is None:
+            raise ValueError("the tokenizer has no pad token; svend's tokenizer loaders always set one")
+        self.tokenizer = tokenizer
+        self.files = {"train": list(train_files), "val": list(val_files), "test": list(test_files)}
+        self.micro_batch_size, self.max_seq_len = micro_batch_size, max_seq_len
+        self.packing, self.num_workers, self.seed = packing, num_workers, seed
+        self.rows: dict[str, list[Row]] = {}
+        self._resume_batches = 0
+
+    # -- building rows -----------------------------------------------------------------------------
+    def _encode_split(self, split: str) -> list[Row]:
+        records = [record for path in self.files[split] for record in read_jsonl(path)]
+        dataset = Dataset.from_dict({"record": [json.dumps(r, ensure_ascii=False) for r in records]})
+        tokenizer, max_len = self.tokenizer, self.max_seq_len
+
+        def encode(batch):
+            out = {"input_ids": [], "labels": []}
+            for text in batch["record"]:
+                encoded = encode_record(tokenizer, json.loads(text), max_len)
+                out["input_ids"].append(encoded[0] if encoded else [])
+                out["labels"].append(encoded[1] if encoded else [])
+            return out
+
+        # JSON strings, not nested columns: Arrow would unify the tool-call argument dicts of different
+        # tools into one struct and add null keys to every call.
+        encoded = dataset.map(encode, batched=True, remove_columns=["record"], desc=f"tokenizing {split}")
+        examples = [(ids, labels) for ids, labels in zip(encoded["input_ids"], encoded["labels"]) if ids]
+        if dropped := len(records) - len(examples):
+            log.warning("%s: %d record(s) had no assistant token left within max_seq_len=%d and were dropped", split, dropped, max_len)
+        rows = pack(examples, max_len) if self.packing else single_rows(examples)
+        n_tokens = sum(len(ids) for ids, _ in examples)
+        log.info(
+            "%s: %d records → %d rows, %d tokens (%.0f %% of row capacity used)",
+            split, len(records), len(rows), n_tokens, 100 * n_tokens / max(1, len(rows) * max_len),
+        )
+        return rows
+
+    def setup(self, stage: str | None = None) -> None:
+        for split in ("train", "val", "test"):
+            if self.files[split] and split not in self.rows:
+                self.rows[split] = self._encode_split(split)
+
+    # -- loaders -----------------------------------------------------------------------------------
+    def _loader(self, split: str, sampler: ResumableBatchSampler) -> DataLoader:
+        pad = self.tokenizer.pad_token_id
+        return DataLoader(
+            self.rows[split],
+            batch_sampler=sampler,
+            collate_fn=lambda rows: collate(rows, pad),
+            num_workers=self.num_workers,
+        )
+
+    def _sampler(self, split: str, shuffle: bool) -> ResumableBatchSampler:
+        rows = self.rows[split]
+        trainer = self.trainer
+        world, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+        lengths = None if self.packing else [len(r.input_ids) for r in rows]
+        return ResumableBatchSampler(len(rows), self.micro_batch_size, self.seed, shuffle, lengths, world, rank)
+
+    def train_dataloader(self) -> DataLoader:
+        sampler = self._sampler("train", shuffle=True)
+        if self._resume_batches:
+            sampler.skip(self._resume_batches % len(sampler))
+            self._resume_batches = 0
+        return self._loader("train", sampler)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", self._sampler("val", shuffle=False))
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", self._sampler("test", shuffle=False))
+
+    # -- resuming ----------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Saved in every checkpoint: how many training batches this run has consumed. Derived from the
+        optimizer step count, which checkpoints hold exactly (a count taken at the loader would be off
+        by Lightning's one-batch prefetch)."""
+        trainer = self.trainer
+        return {"batches_consumed": trainer.global_step * trainer.accumulate_grad_batches} if trainer else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._resume_batches = state.get("batches_consumed", 0)

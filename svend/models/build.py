@@ -1,0 +1,31 @@
+"""Build the model a config describes: tokenizer, network, adapter — the same three steps for the
+from-scratch decoder and for pretrained bases."""
+
+from __future__ import annotations
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from torch import nn
+
+
+def fit_vocab(net: nn.Module, tokenizer) -> nn.Module:
+    """Make the embedding hold every token of the tokenizer (Svend adds special tokens to pretrained
+    tokenizers); a from-scratch model must have been configured large enough."""
+    rows = net.get_output_embeddings().weight.shape[0]
+    if rows >= len(tokenizer):
+        return net
+    if hasattr(net, "resize_token_embeddings"):  # transformers: new rows start at the mean embedding
+        net.resize_token_embeddings(len(tokenizer), mean_resizing=True)
+        return net
+    raise ValueError(
+        f"the model's vocabulary has {rows} rows but the tokenizer has {len(tokenizer)} tokens: "
+        f"raise model.net.config.vocab_size to at least {len(tokenizer)}"
+    )
+
+
+def build_model(model_cfg: DictConfig, adapter_cfg: DictConfig) -> tuple[nn.Module, object]:
+    """``(net, tokenizer)`` from the ``model`` and ``adapter`` config groups."""
+    tokenizer = instantiate(model_cfg.tokenizer)
+    net = fit_vocab(instantiate(model_cfg.net), tokenizer)
+    net = instantiate(adapter_cfg)(net, tokenizer)
+    return net, tokenizer

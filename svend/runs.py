@@ -1,0 +1,89 @@
+"""Run folders: what a run leaves behind, and how to pick up where one stopped.
+
+A run folder (``outputs/<task>/<time>/``, or ``multirun/<task>/<time>/<n>/``) holds::
+
+    config.yaml       the resolved config — every value this run used
+    .hydra/           Hydra's composed config and the command-line overrides
+    tokenizer/        the tokenizer the model was trained with (Svend's special tokens included)
+    checkpoints/      best-step<N>.ckpt (lowest val/loss), last.ckpt (every N steps), on_exception.ckpt
+    tensorboard/      event files: losses, perplexity, lr, tokens/s, and the HPARAMS table
+    train.log         the log
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger(__name__)
+
+
+def resume_checkpoint(cfg: DictConfig) -> str | None:
+    """The checkpoint to resume from: ``ckpt_path=…`` as given, or with ``resume=last`` the newest
+    checkpoint in this run folder (select the folder with ``hydra.run.dir=…``)."""
+    if cfg.ckpt_path:
+        if not Path(cfg.ckpt_path).is_file():
+            raise FileNotFoundError(f"ckpt_path={cfg.ckpt_path}: no such checkpoint file")
+        return str(cfg.ckpt_path)
+    if cfg.resume is None:
+        return None
+    if cfg.resume != "last":
+        raise ValueError(f"resume={cfg.resume!r}: the only value is 'last' (or give ckpt_path=FILE)")
+    folder = Path(cfg.paths.run_dir) / "checkpoints"
+    found = sorted(folder.glob("*.ckpt"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise FileNotFoundError(
+            f"resume=last: no checkpoint in {folder}; point hydra.run.dir=<run folder> at the run to resume"
+        )
+    log.info("resuming from %s", found[-1])
+    return str(found[-1])
+
+
+def instantiate_all(group: DictConfig | None) -> list[Any]:
+    """Every ``_target_`` node of a group such as ``callbacks`` or ``logger``, in config order."""
+    return [instantiate(node) for node in (group or {}).values() if node is not None]
+
+
+def save_run_files(cfg: DictConfig, tokenizer, run_dir: Path) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    tokenizer.save_pretrained(str(run_dir / "tokenizer"))
+
+
+def flat_hparams(cfg: DictConfig) -> dict[str, Any]:
+    """The resolved config flattened to ``a.b.c: scalar`` pairs (TensorBoard's HPARAMS columns)."""
+    out: dict[str, Any] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{prefix}{key}.")
+        elif isinstance(node, (int, float, str, bool)):
+            out[prefix[:-1]] = node
+        elif node is None:
+            out[prefix[:-1]] = "null"
+        else:  # lists: one readable cell
+            out[prefix[:-1]] = str(node)
+
+    walk(OmegaConf.to_container(cfg, resolve=True), "")
+    return out
+
+
+def log_hparams(loggers: list, cfg: DictConfig, metrics: dict[str, float]) -> None:
+    """Write the hyperparameters once, with the run's final metrics under ``hparams/…`` tags, so the
+    HPARAMS tab compares runs on real numbers (no ``hp_metric = -1`` placeholder)."""
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    params = flat_hparams(cfg)
+    scores = {f"hparams/{k.replace('/', '_')}": float(v) for k, v in metrics.items()}
+    for logger in loggers:
+        if isinstance(logger, TensorBoardLogger):
+            logger.log_hyperparams(params, scores)
+        else:
+            logger.log_hyperparams(params)
+            logger.log_metrics(scores)
+        logger.save()

@@ -1,0 +1,102 @@
+"""Causal-LM stage: next-token loss on assistant tokens only. Base reasoning and tool integration are
+this module on different data (``conf/stage/``).
+
+    svend-train stage=base_reasoning model=svend_tiny
+
+The loss computes logits only where a label exists: the hidden states of those positions go through
+the LM head, the rest never become ``[tokens × vocab]`` fp32 logits — most of the memory and a good
+share of the time of a small-model step (BASELINE.md). Any model with ``get_decoder()`` and
+``get_output_embeddings()`` trains here: the Svend decoder, and transformers / peft models.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from typing import Callable
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from svend.data.packing import IGNORE_INDEX
+
+
+def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int, warmup_steps: int = 10, min_lr_ratio: float = 0.1):
+    """Linear warm-up over ``warmup_steps``, then cosine decay to ``min_lr_ratio`` × lr at ``total_steps``."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / (warmup_steps + 1)
+        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+        return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def lm_loss(net: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+    """Mean cross-entropy over the positions that carry a label, and how many there were."""
+    hidden = net.get_decoder()(input_ids=batch["input_ids"], position_ids=batch["position_ids"]).last_hidden_state
+    mask = batch["labels"] != IGNORE_INDEX
+    logits = net.get_output_embeddings()(hidden[mask])
+    targets = batch["labels"][mask]
+    return F.cross_entropy(logits.float(), targets), int(targets.numel())
+
+
+class CausalLM(L.LightningModule):
+    def __init__(
+        self,
+        net: nn.Module,
+        optimizer: Callable[..., torch.optim.Optimizer] = partial(torch.optim.AdamW, lr=3e-4),
+        scheduler: Callable | None = None,
+        name: str = "causal_lm",
+    ) -> None:
+        super().__init__()
+        # Hyperparameters go to TensorBoard from the resolved Hydra config (train.py), not from here.
+        self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"], logger=False)
+        self.net = net
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        self._eval_sums = {"loss": 0.0, "tokens": 0}
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss, _ = lm_loss(self.net, batch)
+        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/ppl", torch.exp(loss.detach().clamp(max=20)))
+        return loss
+
+    # Validation and test loss are token-weighted over the whole split, not a mean of batch means.
+    def _eval_step(self, batch: dict[str, torch.Tensor]) -> None:
+        loss, n = lm_loss(self.net, batch)
+        self._eval_sums["loss"] += loss.item() * n
+        self._eval_sums["tokens"] += n
+
+    def _eval_epoch_end(self, prefix: str) -> None:
+        total = torch.tensor([self._eval_sums["loss"], float(self._eval_sums["tokens"])], device=self.device)
+        total = self.trainer.strategy.reduce(total, reduce_op="sum")
+        loss = (total[0] / total[1].clamp(min=1)).item()
+        self.log(f"{prefix}/loss", loss, prog_bar=True, sync_dist=False)
+        self.log(f"{prefix}/ppl", math.exp(min(loss, 20.0)), sync_dist=False)
+        self._eval_sums = {"loss": 0.0, "tokens": 0}
+
+    def validation_step(self, batch, batch_idx):
+        self._eval_step(batch)
+
+    def on_validation_epoch_end(self):
+        self._eval_epoch_end("val")
+
+    def test_step(self, batch, batch_idx):
+        self._eval_step(batch)
+
+    def on_test_epoch_end(self):
+        self._eval_epoch_end("test")
+
+    def configure_optimizers(self):
+        params = [p for p in self.net.parameters() if p.requires_grad]
+        if not params:
+            raise ValueError("no trainable parameters: check the adapter config")
+        optimizer = self.optimizer_factory(params)
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer, total_steps=int(self.trainer.estimated_stepping_batches))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
