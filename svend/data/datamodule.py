@@ -16,7 +16,7 @@ import lightning as L
 from datasets import Dataset
 from torch.utils.data import DataLoader
 
-from svend.data.packing import ResumableBatchSampler, Row, collate, encode_record, pack, single_rows
+from svend.data.packing import ResumableBatchSampler, Row, collate, encode_records, pack, single_rows
 from svend.data.schema import read_jsonl
 
 log = logging.getLogger(__name__)
@@ -52,12 +52,8 @@ class ChatDataModule(L.LightningDataModule):
         tokenizer, max_len = self.tokenizer, self.max_seq_len
 
         def encode(batch):
-            out = {"input_ids": [], "labels": []}
-            for text in batch["record"]:
-                encoded = encode_record(tokenizer, json.loads(text), max_len)
-                out["input_ids"].append(encoded[0] if encoded else [])
-                out["labels"].append(encoded[1] if encoded else [])
-            return out
+            encoded = encode_records(tokenizer, [json.loads(text) for text in batch["record"]], max_len)
+            return {"input_ids": [e[0] if e else [] for e in encoded], "labels": [e[1] if e else [] for e in encoded]}
 
         # JSON strings, not nested columns: Arrow would unify the tool-call argument dicts of different
         # tools into one struct and add null keys to every call.
@@ -92,7 +88,9 @@ class ChatDataModule(L.LightningDataModule):
         rows = self.rows[split]
         trainer = self.trainer
         world, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
-        lengths = None if self.packing else [len(r.input_ids) for r in rows]
+        # Bucketing by row length helps packed rows too: a row holding one long example beside rows holding
+        # two would otherwise pad the whole batch (measured on the sample at 512 tokens: 77 % → 99 % fill).
+        lengths = [len(r.input_ids) for r in rows]
         return ResumableBatchSampler(len(rows), self.micro_batch_size, self.seed, shuffle, lengths, world, rank)
 
     def train_dataloader(self) -> DataLoader:

@@ -9,7 +9,8 @@ predicts the first token of the next.
 
 Why packing by default: on the shipped sample, unpacked batches are ~30 % padding (BASELINE.md
 measured 31 % for 62–249-token chats); a packed row has padding only at its tail. ``packing=false``
-falls back to length-bucketed batches (the README has the measured comparison).
+gives one example per row. Either way batches are length-bucketed (rows of similar length together), so
+padding stays small (the README has the measured comparison).
 
 Resuming. ``ResumableBatchSampler`` draws epoch ``e``'s order from ``seed + e`` and can skip the
 batches a checkpoint already consumed, so a resumed run sees exactly the batches an uninterrupted run
@@ -31,26 +32,35 @@ from svend.tokens import render_segments
 IGNORE_INDEX = -100
 
 
-def encode_record(tokenizer, record: dict, max_seq_len: int) -> tuple[list[int], list[int]] | None:
-    """Token ids and next-token labels (``-100`` where the loss does not look) for one record.
+def encode_records(tokenizer, records: Sequence[dict], max_seq_len: int) -> list[tuple[list[int], list[int]] | None]:
+    """Token ids and next-token labels (``-100`` where the loss does not look) for each record.
 
     ``labels[t]`` is the target for position ``t`` — the token at ``t + 1`` when that token belongs to
     an assistant turn. Over-long records are truncated; a record left with nothing to learn is
-    dropped (``None``).
+    ``None``. All segments of all records go through the tokenizer in one call (the fast tokenizer
+    parallelizes a batch; one call per segment would dominate data preparation).
     """
-    segments = render_segments(record["messages"], record.get("tools"))
-    pieces = tokenizer([s.text for s in segments], add_special_tokens=False)["input_ids"]
-    ids: list[int] = []
-    trainable: list[bool] = []
-    for segment, piece in zip(segments, pieces):
-        ids.extend(piece)
-        trainable.extend([segment.trainable] * len(piece))
-    ids, trainable = ids[:max_seq_len], trainable[:max_seq_len]
-    labels = [ids[t + 1] if trainable[t + 1] else IGNORE_INDEX for t in range(len(ids) - 1)]
-    labels.append(IGNORE_INDEX)
-    if all(label == IGNORE_INDEX for label in labels):
-        return None
-    return ids, labels
+    rendered = [render_segments(r["messages"], r.get("tools")) for r in records]
+    flat = [s.text for segments in rendered for s in segments]
+    pieces = iter(tokenizer(flat, add_special_tokens=False)["input_ids"]) if flat else iter(())
+    out: list[tuple[list[int], list[int]] | None] = []
+    for segments in rendered:
+        ids: list[int] = []
+        trainable: list[bool] = []
+        for segment in segments:
+            piece = next(pieces)
+            ids.extend(piece)
+            trainable.extend([segment.trainable] * len(piece))
+        ids, trainable = ids[:max_seq_len], trainable[:max_seq_len]
+        labels = [ids[t + 1] if trainable[t + 1] else IGNORE_INDEX for t in range(len(ids) - 1)]
+        labels.append(IGNORE_INDEX)
+        out.append(None if all(label == IGNORE_INDEX for label in labels) else (ids, labels))
+    return out
+
+
+def encode_record(tokenizer, record: dict, max_seq_len: int) -> tuple[list[int], list[int]] | None:
+    """``encode_records`` for one record."""
+    return encode_records(tokenizer, [record], max_seq_len)[0]
 
 
 @dataclass
