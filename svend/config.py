@@ -141,6 +141,7 @@ class TrainConf:
     model: Any = MISSING
     adapter: Any = MISSING
     stage: Any = MISSING
+    tools: Any = None
     logger: Any = field(default_factory=dict)
     callbacks: Any = field(default_factory=dict)
 

@@ -11,6 +11,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 import svend.config
+from svend.models.memory import plan_from_config
 from tests.conftest import FAST, compose_train
 
 CONF = svend.config.CONF_DIR
@@ -42,7 +43,11 @@ def test_option_composes_and_instantiates(group, option, tmp_path):
     elif group in ("callbacks", "logger"):
         for name, node in cfg[group].items():
             assert instantiate(node) is not None, name
-    elif group == "trainer" or group == "hardware":
+    elif group == "hardware":
+        assert plan_from_config(cfg).total_bytes > 0  # every profile can be planned
+        if cfg.hardware.accelerator == "cpu":  # GPU profiles can't build a Trainer on a CPU machine
+            assert instantiate(cfg.trainer, logger=False, enable_checkpointing=False).max_steps == cfg.trainer.max_steps
+    elif group == "trainer":
         trainer = instantiate(cfg.trainer, logger=False, enable_checkpointing=False)
         assert trainer.max_steps == cfg.trainer.max_steps
     elif group == "adapter":
@@ -50,6 +55,12 @@ def test_option_composes_and_instantiates(group, option, tmp_path):
     elif group == "model" and cfg.model.kind == "scratch":
         config = instantiate(cfg.model.net.config)  # the shape only: 13B weights are never allocated
         assert config.num_params() > 0
+    elif group == "tools":
+        registry = instantiate(cfg.tools)
+        try:
+            assert len(registry.openai_tools()) == len(registry.names())
+        finally:
+            registry.close()
     elif group == "stage":
         assert cfg.stage._target_.startswith("svend.stages.")
 
