@@ -5,7 +5,10 @@ A run folder (``outputs/<task>/<time>/``, or ``multirun/<task>/<time>/<n>/``) ho
     config.yaml       the resolved config — every value this run used
     .hydra/           Hydra's composed config and the command-line overrides
     tokenizer/        the tokenizer the model was trained with (Svend's special tokens included)
-    checkpoints/      best-step<N>.ckpt (lowest val/loss), last.ckpt (every N steps), on_exception.ckpt
+    checkpoints/      best-step<N>.ckpt (lowest val/loss), last.ckpt (every N steps), on_exception.ckpt;
+                      adapter runs save only the trainable weights
+    adapter/          adapter runs: the best weights as a self-describing adapter folder (PEFT files,
+                      tokenizer, svend_adapter.json) — `svend-export <run>/adapter OUT` merges it
     tensorboard/      event files: losses, perplexity, lr, tokens/s, and the HPARAMS table
     train.log         the log
 """
@@ -41,6 +44,25 @@ def resume_checkpoint(cfg: DictConfig) -> str | None:
         )
     log.info("resuming from %s", found[-1])
     return str(found[-1])
+
+
+def load_weights(module, checkpoint: str) -> None:
+    """Put a checkpoint's weights into ``module`` (adapter checkpoints hold only the trainable ones)."""
+    import torch
+
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)["state_dict"]
+    module.load_state_dict(state, strict=module.strict_loading)
+
+
+def save_adapter_folder(net, tokenizer, run_dir: Path, extra: dict[str, Any]) -> Path | None:
+    """Write ``<run>/adapter`` for peft-wrapped models; full fine-tunes keep their Lightning checkpoint."""
+    from peft import PeftModel
+
+    from svend.models.adapters import save_adapter
+
+    if not isinstance(net, PeftModel):
+        return None
+    return save_adapter(net, tokenizer, run_dir / "adapter", extra=extra)
 
 
 def instantiate_all(group: DictConfig | None) -> list[Any]:

@@ -26,12 +26,14 @@ from omegaconf import DictConfig
 import svend.config  # noqa: F401  (registers the schema and resolvers before Hydra composes)
 from svend.models.build import build_model
 from svend.models.memory import check_fits, plan_from_config
-from svend.runs import instantiate_all, log_hparams, resume_checkpoint, save_run_files
+from svend.runs import instantiate_all, load_weights, log_hparams, resume_checkpoint, save_adapter_folder, save_run_files
 
 log = logging.getLogger("svend.train")
 # With OnExceptionCheckpoint present, Lightning turns fit(ckpt_path=None) into "last" and warns that there
 # is none in a fresh run folder; resuming is explicit here (resume=last / ckpt_path=…), so that is noise.
 warnings.filterwarnings("ignore", message=r".*(was called without a model|there is no last checkpoint available).*")
+# Mid-epoch resume is exact: the DataModule's state (batches consumed) makes the sampler skip ahead.
+warnings.filterwarnings("ignore", message=r".*your dataloader is not resumable.*")
 
 
 def train(cfg: DictConfig) -> tuple[float | None, dict[str, float]]:
@@ -60,15 +62,20 @@ def train(cfg: DictConfig) -> tuple[float | None, dict[str, float]]:
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    if best:  # test and export the best weights, not the last step's
+        load_weights(module, best)
     if cfg.test and datamodule.files["test"]:
-        metrics.update({k: float(v) for d in trainer.test(module, datamodule=datamodule, ckpt_path=best or None) for k, v in d.items()})
+        metrics.update({k: float(v) for d in trainer.test(module, datamodule=datamodule) for k, v in d.items()})
     best_score = trainer.checkpoint_callback.best_model_score if trainer.checkpoint_callback else None
     if best_score is not None:
         metrics[f"best_{cfg.optimized_metric}"] = float(best_score)
     if trainer.is_global_zero:
         log_hparams(loggers, cfg, metrics)
+        adapter = save_adapter_folder(net, tokenizer, run_dir, {"stage": cfg.stage.name, "checkpoint": best, "step": trainer.global_step})
         print(f"\nrun folder:      {run_dir}")
         print(f"best checkpoint: {best or '(none: no validation ran)'}")
+        if adapter is not None:
+            print(f"adapter:         {adapter}   (merge: svend-export {adapter} OUT)")
         if (run_dir / "tensorboard").is_dir():
             print(f"TensorBoard:     tensorboard --logdir {run_dir / 'tensorboard'}")
     optimized = float(best_score) if best_score is not None else metrics.get(cfg.optimized_metric)

@@ -81,24 +81,31 @@ RESUME = ["experiment=smoke", "trainer.max_steps=12", "trainer.val_check_interva
           "callbacks.last.every_n_train_steps=4", "test=false", *FAST]
 
 
-@pytest.mark.slow
-def test_resume_continues_the_same_loss_curve(tmp_path):
+def assert_resume_matches_straight_run(overrides: list[str], tmp_path: Path) -> Path:
+    """Interrupt a run at step 6 (Ctrl-C), resume it with resume=last, and compare every logged loss with
+    an uninterrupted run; returns the resumed run's folder."""
     straight = tmp_path / "straight"
-    train(compose_train(RESUME, straight))
+    train(compose_train([*RESUME, *overrides], straight))
     expected = scalars(straight, "train/loss")
 
     resumed = tmp_path / "resumed"
-    cfg = compose_train([*RESUME, "+callbacks.stop._target_=tests.test_train.StopAtStep", "+callbacks.stop.step=6"], resumed)
+    cfg = compose_train([*RESUME, *overrides, "+callbacks.stop._target_=tests.test_train.StopAtStep", "+callbacks.stop.step=6"], resumed)
     with pytest.raises(SystemExit):  # Lightning catches the interrupt, saves on_exception.ckpt, exits 1
         train(cfg)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Lightning ignores Ctrl-C after one
     assert max(scalars(resumed, "train/loss")) < 12
-    train(compose_train([*RESUME, "resume=last"], resumed))
+    train(compose_train([*RESUME, *overrides, "resume=last"], resumed))
     got = scalars(resumed, "train/loss")
     # Step 5's value was still buffered when the interrupt hit; steps 6-11 come from the resumed process.
     assert len(expected) == 12 and set(range(6, 12)) <= set(got) <= set(expected)
     for step in got:  # bf16 autocast on CPU is deterministic: the same batches give the same losses
         assert got[step] == pytest.approx(expected[step], rel=1e-4, abs=1e-4), step
+    return resumed
+
+
+@pytest.mark.slow
+def test_resume_continues_the_same_loss_curve(tmp_path):
+    assert_resume_matches_straight_run([], tmp_path)
 
 
 def test_resume_last_without_checkpoint_names_the_folder(tmp_path):

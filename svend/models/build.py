@@ -7,6 +7,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch import nn
 
+from svend.models.pretrained import resize_embeddings
+
 
 def fit_vocab(net: nn.Module, tokenizer) -> nn.Module:
     """Make the embedding hold every token of the tokenizer (Svend adds special tokens to pretrained
@@ -15,7 +17,7 @@ def fit_vocab(net: nn.Module, tokenizer) -> nn.Module:
     if rows >= len(tokenizer):
         return net
     if hasattr(net, "resize_token_embeddings"):  # transformers: new rows start at the mean embedding
-        net.resize_token_embeddings(len(tokenizer), mean_resizing=True)
+        resize_embeddings(net, len(tokenizer))
         return net
     raise ValueError(
         f"the model's vocabulary has {rows} rows but the tokenizer has {len(tokenizer)} tokens: "

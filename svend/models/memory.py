@@ -440,7 +440,12 @@ def _plain(node: Any) -> Any:
 def plan_from_config(cfg: Any) -> MemoryPlan:
     """Plan from the composed Hydra config: cfg.model.shape, cfg.adapter, cfg.hardware, cfg.optim."""
     hardware = _plain(cfg.hardware)
-    return plan(ModelShape.from_mapping(_plain(cfg.model.shape)), adapter=_plain(cfg.adapter),
+    shape = _plain(cfg.model.shape)
+    if any(v is None for v in shape.values()):  # model=hf: the shape lives in <path>/config.json
+        from svend.models.pretrained import shape_from_config
+
+        shape = shape_from_config(cfg.model.get("source"), cfg.model.get("path"))
+    return plan(ModelShape.from_mapping(shape), adapter=_plain(cfg.adapter),
                 hardware=hardware, optimizer=_plain(cfg.optim),
                 micro_batch_size=int(hardware["micro_batch_size"]), seq_len=int(hardware["max_seq_len"]))
 

@@ -57,6 +57,9 @@ class CausalLM(L.LightningModule):
         self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"], logger=False)
         self.net = net
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        # Adapter runs (LoRA, QLoRA) checkpoint only what trains; the frozen base reloads from its source.
+        self.trainable_names = {n for n, p in self.named_parameters() if p.requires_grad}
+        self.strict_loading = len(self.trainable_names) == sum(1 for _ in self.parameters())
         self._eval_sums = {"loss": 0.0, "tokens": 0}
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
@@ -90,6 +93,10 @@ class CausalLM(L.LightningModule):
 
     def on_test_epoch_end(self):
         self._eval_epoch_end("test")
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        if not self.strict_loading:  # 20 MB instead of 600 MB for SmolLM2 + LoRA
+            checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in self.trainable_names}
 
     def configure_optimizers(self):
         params = [p for p in self.net.parameters() if p.requires_grad]
