@@ -69,17 +69,24 @@ def _walk(node: ast.AST) -> int | float:
     raise ToolError("invalid_expression", f"{type(node).__name__} is not allowed; the calculator takes {allowed}")
 
 
+def parse_bounded(source: str, shown: str, max_nodes: int) -> ast.Expression:
+    """``ast.parse`` in eval mode with a node budget; parse failures become ``ToolError`` quoting
+    ``shown`` (what the caller wrote). Parsing never executes anything; the walkers decide what is allowed."""
+    try:
+        tree = ast.parse(source, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise ToolError("invalid_expression", f"cannot parse {shown[:80]!r}: {getattr(exc, 'msg', exc)}") from None
+    if sum(1 for _ in ast.walk(tree)) > max_nodes:
+        raise ToolError("too_large", f"the expression has more than {max_nodes} parts")
+    return tree
+
+
 def evaluate(expression: str) -> int | float:
     """The value of an arithmetic expression, or ``ToolError``."""
     if len(expression) > MAX_LENGTH:
         raise ToolError("too_large", f"the expression is longer than {MAX_LENGTH} characters")
     text = expression.replace("^", "**").replace("×", "*").replace("÷", "/").strip()
-    try:
-        tree = ast.parse(text, mode="eval")
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        raise ToolError("invalid_expression", f"cannot parse {expression[:80]!r}: {getattr(exc, 'msg', exc)}") from None
-    if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
-        raise ToolError("too_large", f"the expression has more than {MAX_NODES} parts")
+    tree = parse_bounded(text, expression, MAX_NODES)
     try:
         return _walk(tree)
     except ZeroDivisionError:

@@ -23,6 +23,7 @@ from typing import Any
 
 import sympy
 
+from svend.tools.calculator import parse_bounded
 from svend.tools.registry import Tool, ToolError, params, string
 
 MAX_LENGTH = 2000
@@ -128,12 +129,7 @@ def parse(text: Any, symbols: dict[str, sympy.Symbol] | None = None) -> sympy.Ex
     source = text.replace("^", "**").replace("×", "*").replace("−", "-").strip()
     for pattern, replacement in _IMPLICIT:
         source = pattern.sub(replacement, source)
-    try:
-        tree = ast.parse(source, mode="eval")
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        raise ToolError("invalid_expression", f"cannot parse {text[:80]!r}: {getattr(exc, 'msg', exc)}") from None
-    if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
-        raise ToolError("too_large", f"expressions are limited to {MAX_NODES} parts")
+    tree = parse_bounded(source, text, MAX_NODES)
     if not source:
         raise ToolError("invalid_expression", "the expression is empty")
     try:
