@@ -86,3 +86,16 @@ def test_unknown_option_lists_the_available_ones(tmp_path):
 def test_cpu_profile_picks_a_real_precision(tmp_path):
     cfg = compose_train([*FAST], tmp_path)
     assert cfg.trainer.precision in {"bf16-mixed", "32-true"}
+
+
+def test_slurm_launcher_preset_sizes_the_job_from_the_profile(tmp_path):
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="train", return_hydra_config=True,
+                      overrides=["hardware=multi_gpu", "hardware.num_nodes=2", "hydra/launcher=slurm"])
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher")
+    assert (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (2, 4, 4)
