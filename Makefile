@@ -51,6 +51,7 @@ tensorboard: setup ## TensorBoard over every run and sweep (http://localhost:600
 bench: setup ## throughput and latency benchmarks, as ratios against baselines measured in the same run
 	$(PY) -m svend.benchmarks.decoder
 	$(PY) -m svend.benchmarks.tools
+	$(PY) -m svend.benchmarks.lora
 
 clean-logs: ## delete outputs/ and multirun/ (all run folders)
 	rm -rf outputs multirun

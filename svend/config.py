@@ -24,18 +24,21 @@ CONF_DIR = PACKAGE_DIR.parent / "conf"
 
 
 def cpu_precision() -> str:
-    """bf16 autocast where the CPU computes bf16 natively (avx512_bf16 or AMX), fp32 otherwise.
+    """bf16 autocast only where the CPU has AMX tiles; fp32 everywhere else.
 
-    On such CPUs bf16 autocast is a real speed-up (+48 % for a plain loop in BASELINE.md); elsewhere it
-    emulates bf16 and is slower than fp32.
+    Measured on a 2-core avx512_bf16 CPU without AMX (the CI machines): oneDNN's bf16 matmul runs at
+    about half MKL's fp32 speed, so Svend's training step is faster in fp32 — SmolLM2 + LoRA 270 vs 158
+    real tok/s, the tiny decoder 458 vs 834 ms/step (`python -m svend.benchmarks.lora`). BASELINE's
+    +48 % for bf16 came from full-vocabulary logits, which Svend does not compute. AMX (Sapphire Rapids
+    and later) does bf16 matmuls in hardware.
     """
     import torch
 
     try:
-        native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+        amx = torch.cpu._is_amx_tile_supported()
     except AttributeError:  # older torch: no probe, stay safe
-        native = False
-    return "bf16-mixed" if native else "32-true"
+        amx = False
+    return "bf16-mixed" if amx else "32-true"
 
 
 def register_resolvers() -> None:

@@ -139,3 +139,11 @@ def test_bad_override_cli_fails_fast_naming_the_key(tmp_path):
     result = run_cli(["svend-train", "trainer.max_stepz=3", f"paths.root_dir={tmp_path}"], cwd=tmp_path)
     assert result.returncode != 0 and "max_stepz" in result.stderr
     assert not (tmp_path / "outputs").exists()  # nothing started
+
+
+def test_runs_without_logger_or_validation_files(tmp_path):
+    cfg = compose_train(["logger=none", "data.val_files=[]", "data.test_files=[]", "trainer.max_steps=2",
+                         "trainer.val_check_interval=2", "callbacks.last.every_n_train_steps=2", *FAST], tmp_path)
+    optimized, metrics = train(cfg)
+    assert optimized is None and metrics["train/loss"] > 0
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file() and not (tmp_path / "tensorboard").exists()

@@ -100,11 +100,12 @@ class ChatDataModule(L.LightningDataModule):
             self._resume_batches = 0
         return self._loader("train", sampler)
 
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", self._sampler("val", shuffle=False))
+    # No files for a split: an empty list, which Lightning takes as "skip validation / testing".
+    def val_dataloader(self) -> DataLoader | list:
+        return self._loader("val", self._sampler("val", shuffle=False)) if "val" in self.rows else []
 
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", self._sampler("test", shuffle=False))
+    def test_dataloader(self) -> DataLoader | list:
+        return self._loader("test", self._sampler("test", shuffle=False)) if "test" in self.rows else []
 
     # -- resuming ----------------------------------------------------------------------------------
     def state_dict(self) -> dict:
