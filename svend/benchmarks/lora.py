@@ -8,11 +8,12 @@ Measured in one run, as ratios.
 What runs (each contender in its own subprocess, one after another, so peak RSS is per contender):
 
 - ``svend_packed``: ``svend.train.train`` on the config ``svend-train model=smollm2_135m adapter=lora``
-  composes (cpu profile: bf16-mixed where the CPU has native bf16, packed rows of 512 tokens,
+  composes (cpu profile: fp32 unless the CPU has AMX, packed rows of 512 tokens,
   micro-batch 8), with the overrides below — Svend's real path: ChatDataModule → CausalLM → Lightning.
 - ``svend_unpacked``: the same with ``data.packing=false`` (one example per row, length-bucketed).
-- ``svend_packed_fp32``: ``svend_packed`` with ``hardware.precision=32-true``. On a CPU with avx512_bf16
-  but no AMX, oneDNN's bf16 matmul runs at about half MKL's fp32 speed, so fp32 is the faster setting.
+- ``svend_packed_bf16``: ``svend_packed`` with ``hardware.precision=bf16-mixed``. On a CPU with avx512_bf16
+  but no AMX, oneDNN's bf16 matmul runs at about half MKL's fp32 speed, which is why the cpu profile
+  picks fp32 there.
 - ``trl_default``: TRL 1.16 ``SFTTrainer``, no packing, fp32, micro-batch 8 (BASELINE.md: 66 tok/s).
 - ``trl_best``: TRL with packing (padding-free BFD), micro-batch 1 × accumulation 8, fp32 — its best
   configuration on this CPU (BASELINE.md: 116 tok/s).
@@ -62,15 +63,15 @@ TARGET_DEFAULT, TARGET_BEST = 1.5, 1.2
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "train.jsonl"
 
 CONTENDERS = {
-    "svend_packed": "Svend, packed rows (default: bf16-mixed, 8 × 512)",
-    "svend_unpacked": "Svend, data.packing=false (bf16-mixed, 8 examples)",
-    "svend_packed_fp32": "Svend, packed rows, hardware.precision=32-true",
+    "svend_packed": "Svend, packed rows (the cpu profile's precision, 8 × 512)",
+    "svend_unpacked": "Svend, data.packing=false (the cpu profile's precision, 8 examples)",
+    "svend_packed_bf16": "Svend, packed rows, hardware.precision=bf16-mixed",
     "trl_default": "TRL SFTTrainer, no packing, fp32, 8 examples",
     "trl_best": "TRL, packing, micro-batch 1 × accumulation 8, fp32",
     "trl_defaults": "TRL, its own defaults (bf16 + gradient checkpointing), 8 examples",
     "trl_best_bf16": "TRL, packing, micro-batch 1 × accumulation 8, bf16",
 }
-DEFAULT_CONTENDERS = "trl_default,trl_best,svend_packed,svend_unpacked,svend_packed_fp32"
+DEFAULT_CONTENDERS = "trl_default,trl_best,svend_packed,svend_unpacked,svend_packed_bf16"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -179,7 +180,7 @@ def run_svend(args, name: str) -> dict:
 
     window = Window(args.warmup, args.steps)
     run_root = Path(tempfile.mkdtemp(prefix="svend-bench-lora-"))
-    extra = ("hardware.precision=32-true",) if name.endswith("_fp32") else ()
+    extra = ("hardware.precision=bf16-mixed",) if name.endswith("_bf16") else ()
     cfg = compose(args.data, run_root, args.warmup + args.steps, "unpacked" not in name, extra)
     import svend.benchmarks.lora as me
 
