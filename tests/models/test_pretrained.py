@@ -197,7 +197,7 @@ def fair_threads():
 
 @pytest.mark.slow
 def test_smollm2_loads_from_cache_and_lora_trains_five_steps(tmp_path, fair_threads):
-    from tests.models.test_adapters import batch, loss_fn
+    from tests.models.test_adapters import batch, train
 
     cfg = compose_model("smollm2_135m", "lora")
     tokenizer = instantiate(cfg.model.tokenizer)  # builds the cache on first use (~20-30 s)
@@ -208,22 +208,13 @@ def test_smollm2_loads_from_cache_and_lora_trains_five_steps(tmp_path, fair_thre
     assert tokenizer.pad_token == tokenizer.eos_token == tokens.IM_END  # SmolLM2's own pad kept
     assert len(tokenizer) == 49152 + 10 and model.config.tie_word_embeddings
     model = instantiate(cfg.adapter)(model, tokenizer)
-    ids, pos = batch(tokenizer)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
     rows = model.get_input_embeddings()(torch.tensor(adapters.svend_token_ids(tokenizer))).detach().clone()
-    losses = []
-    model.train()
-    for _ in range(5):
-        loss = loss_fn(model, ids, pos)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        losses.append(loss.item())
-    model.eval()
+    losses = train(model, tokenizer, steps=5, lr=1e-3)
     assert losses[-1] < losses[0], losses
     assert not torch.allclose(model.get_input_embeddings()(torch.tensor(adapters.svend_token_ids(tokenizer))), rows)
     folder = adapters.save_adapter(model, tokenizer, tmp_path / "adapter")
     assert sum(f.stat().st_size for f in folder.iterdir()) < 40e6  # adapter-only, not 538 MB
+    ids, pos = batch(tokenizer)
     with torch.no_grad():
         expect = model(input_ids=ids, position_ids=pos).logits
         again, _ = adapters.load_adapter(folder)
