@@ -8,7 +8,7 @@ import pytest
 
 from svend.config import PACKAGE_DIR
 from svend.data.datamodule import ChatDataModule
-from svend.data.packing import IGNORE_INDEX, ResumableBatchSampler, collate, encode_record, pack
+from svend.data.packing import IGNORE_INDEX, ResumableBatchSampler, collate, encode_records, pack
 from svend.data.schema import RecordError, read_jsonl, write_jsonl
 from svend.tokens import render_segments, train_bpe_tokenizer
 
@@ -22,7 +22,7 @@ def tokenizer(tmp_path_factory):
 
 def test_labels_are_exactly_the_next_assistant_tokens(tokenizer):
     record = read_jsonl(SAMPLE / "train.jsonl")[2]
-    ids, labels = encode_record(tokenizer, record, max_seq_len=4096)
+    ((ids, labels),) = encode_records(tokenizer, [record], max_seq_len=4096)
     assert len(ids) == len(labels)
     targets = [ids[t + 1] for t in range(len(ids) - 1) if labels[t] != IGNORE_INDEX]
     assert targets == [label for label in labels if label != IGNORE_INDEX]

@@ -58,11 +58,6 @@ def encode_records(tokenizer, records: Sequence[dict], max_seq_len: int) -> list
     return out
 
 
-def encode_record(tokenizer, record: dict, max_seq_len: int) -> tuple[list[int], list[int]] | None:
-    """``encode_records`` for one record."""
-    return encode_records(tokenizer, [record], max_seq_len)[0]
-
-
 @dataclass
 class Row:
     """One training row: one or more whole examples, each with positions from 0."""
