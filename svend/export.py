@@ -25,9 +25,9 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
+from svend.atomic import write_folder
 from svend.models import adapters
 from svend.models.pretrained import WeightsNotFoundError, resolve
 
@@ -47,15 +47,7 @@ def merge(adapter_dir: str | os.PathLike, base_path: str | None = None, dtype: s
 def _write_atomic(out: Path, force: bool, write) -> Path:
     if out.exists() and not force:
         raise FileExistsError(f"{out} exists; pass --force to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o755)
-        adapters._replace_dir(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out
+    return write_folder(out, write, replace=True)
 
 
 def export_merged(

@@ -203,16 +203,8 @@ def train_bpe_tokenizer(files: Sequence[str], vocab_size: int, cache_dir: str | 
         eos_token=IM_END,
         additional_special_tokens=list(SPECIAL_TOKENS),
     )
-    if cached is not None:
-        # Written to a temp folder, then renamed: a killed process never leaves half a tokenizer.
-        import shutil
-        import tempfile
+    if cached is not None:  # a killed process never leaves half a tokenizer
+        from svend.atomic import write_folder
 
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=cached.parent))
-        tokenizer.save_pretrained(str(tmp))
-        try:
-            tmp.rename(cached)
-        except OSError:  # another process cached it first
-            shutil.rmtree(tmp, ignore_errors=True)
+        write_folder(cached, lambda tmp: tokenizer.save_pretrained(str(tmp)), replace=False)
     return tokenizer

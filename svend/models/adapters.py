@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -36,6 +34,7 @@ import torch
 from torch import nn
 
 from svend import tokens
+from svend.atomic import write_folder
 from svend.models import pretrained
 
 ADAPTER_FILE = "svend_adapter.json"
@@ -219,17 +218,6 @@ def _is_4bit(model) -> bool:
 # ---------------------------------------------------------------------------------------------------
 
 
-def _replace_dir(tmp: Path, folder: Path) -> None:
-    """Move ``tmp`` to ``folder``, replacing an existing folder with at most a moment without one."""
-    old = None
-    if folder.exists():
-        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-        os.rename(folder, old)
-    os.rename(tmp, folder)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def save_adapter(model: nn.Module, tokenizer, folder: str | os.PathLike, extra: Mapping[str, Any] | None = None) -> Path:
     """Write the adapter folder (module docstring) atomically: a temporary sibling renamed into place.
 
@@ -237,13 +225,12 @@ def save_adapter(model: nn.Module, tokenizer, folder: str | os.PathLike, extra: 
     base is rebuilt from its source by `load_adapter`). ``full``: the whole model. ``extra`` is stored
     in svend_adapter.json (e.g. the run's stage and step)."""
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
     adapter = dict(getattr(model, "svend_adapter", None) or {"kind": "full"})
     origin = dict(getattr(model, "svend_origin", None) or {})
     if not origin.get("source") and not origin.get("path"):
         raise ValueError("the model does not say where its base came from; build it with load_causal_lm")
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp-"))
-    try:
+
+    def write(tmp: Path) -> None:
         if adapter["kind"] == "full":
             model.save_pretrained(tmp)
         else:
@@ -265,11 +252,8 @@ def save_adapter(model: nn.Module, tokenizer, folder: str | os.PathLike, extra: 
             **({"extra": dict(extra)} if extra else {}),
         }
         (tmp / ADAPTER_FILE).write_text(json.dumps(meta, indent=2, default=str))
-        os.chmod(tmp, 0o755)
-        _replace_dir(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return folder
+
+    return write_folder(folder, write, replace=True)
 
 
 def read_adapter_meta(folder: str | os.PathLike) -> dict[str, Any]:

@@ -24,7 +24,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Mapping
@@ -32,6 +31,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
+from svend.atomic import write_folder
 from svend.tokens import PAD, SPECIAL_TOKENS
 
 GGUF_PREFIX = "gguf:"
@@ -119,9 +119,7 @@ def dequantize_gguf(file: Path) -> Path:
         return target
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
-    try:
+    def build(tmp: Path) -> None:
         model = AutoModelForCausalLM.from_pretrained(file.parent, gguf_file=file.name, local_files_only=True)
         tokenizer = AutoTokenizer.from_pretrained(file.parent, gguf_file=file.name, local_files_only=True)
         _detach_gguf_quantizer(model)
@@ -129,15 +127,8 @@ def dequantize_gguf(file: Path) -> Path:
         tokenizer.save_pretrained(tmp)
         info = {"gguf": str(file), "size": file.stat().st_size, "sha256": file_sha256(file)}
         (tmp / CACHE_INFO).write_text(json.dumps(info, indent=2))
-        os.chmod(tmp, 0o755)
-        try:
-            os.rename(tmp, target)
-        except OSError:  # another process finished first: its cache is as good as ours
-            if not (target / CACHE_INFO).is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+
+    return write_folder(target, build, replace=False)  # another process finishing first is fine
 
 
 def _detach_gguf_quantizer(model: nn.Module) -> None:
