@@ -24,12 +24,21 @@ everything in the caller: faster to start, used by tests, but time limits are th
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 import jsonschema
 
 from svend.tokens import render_tools
+
+_WORD = re.compile(r"[a-z][a-z0-9]{2,}")
+_STOP = frozenset("the and for with what how its from that this are was into per give find use".split())
+
+
+def _stems(text: str) -> set[str]:
+    """Content words cut to 6 letters, so "differentiate" meets "differentiation"."""
+    return {w[:6] for w in _WORD.findall(text.lower()) if w not in _STOP}
 
 FAMILIES = ("calculator", "math", "physics", "chemistry", "logic", "code", "checklist")
 
@@ -203,6 +212,21 @@ class Registry:
         if self.router is None:
             return self.families()
         return [f for f in self.router.route(question) if f in self.families()]
+
+    def tools_for(self, question: str, max_tools: int = 4) -> list[dict]:
+        """The OpenAI ``tools`` list to show a model for ``question``: the router's families, and
+        within them the ``max_tools`` tools whose name and description share the most words with the
+        question (ties keep family, then registry order). Data generation, evaluation and serving all
+        use this one rule, so a model sees at inference the tool lists it was trained with. Specs
+        cost 100–300 tokens each; showing all 51 would be ~9 000 tokens."""
+        words = _stems(question)
+        ranked = []
+        for rank, family in enumerate(self.route(question)):
+            for order, name in enumerate(self.names([family])):
+                tool = self.tools[name]
+                overlap = len(words & _stems(f"{name.replace('_', ' ')} {tool.description}"))
+                ranked.append((-overlap, rank, order, name))
+        return [self.tools[name].spec() for *_, name in sorted(ranked)[:max_tools]]
 
     def call(self, name: str, arguments: Mapping[str, Any] | str | None = None) -> dict:
         """Validate and run one call. Returns the tool's result dict or ``{"error": {...}}``; never

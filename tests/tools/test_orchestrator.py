@@ -94,3 +94,12 @@ def test_router(registry):
     assert registry.route("Do I charge VAT on this invoice to a German company?")[0] == "checklist"
     assert registry.route("Write a python function that reverses a string")[0] == "code"
     assert registry.route("hello there") == ["calculator", "math"]
+
+
+def test_tools_for_picks_few_relevant_tools(registry):
+    names = lambda q, k=4: [t["function"]["name"] for t in registry.tools_for(q, k)]  # noqa: E731
+    assert names("What is 17 * 23?") == ["calculator"]
+    assert names("Differentiate x^3 * sin(x) with respect to x")[0] == "math_differentiate"
+    assert names("Convert 60 mph to m/s")[0] == "physics_convert"
+    assert len(names("A ball is launched at 20 m/s at 30 degrees; what projectile range?", 3)) == 3
+    assert "physics_projectile" in names("A ball is launched at 20 m/s at 30 degrees; what projectile range?", 3)
