@@ -54,6 +54,44 @@ def load_weights(module, checkpoint: str) -> None:
     module.load_state_dict(state, strict=module.strict_loading)
 
 
+def init_weights(net, source: str | Path) -> str:
+    """Start ``net`` from an earlier stage's weights (``stage.init_from=…``: base reasoning → tool
+    integration). ``source`` is a run folder (its ``adapter/`` if it has one, else its best
+    checkpoint), an adapter folder (``svend_adapter.json``) or a Lightning ``.ckpt``. The shapes must
+    match the model this run builds (same base, same adapter kind and rank). Returns what was loaded."""
+    import torch
+
+    source = Path(source).expanduser()
+    if (source / "adapter").is_dir():
+        source = source / "adapter"
+    elif (source / "checkpoints").is_dir():
+        best = sorted((source / "checkpoints").glob("best-*.ckpt")) or sorted((source / "checkpoints").glob("*.ckpt"))
+        if not best:
+            raise FileNotFoundError(f"init_from={source}: the run folder has no checkpoint in checkpoints/")
+        source = best[-1]
+    if source.is_file() and source.suffix == ".ckpt":
+        state = torch.load(source, map_location="cpu", weights_only=False)["state_dict"]
+        state = {k.removeprefix("net."): v for k, v in state.items()}
+        missing = [k for k in state if k not in dict(net.named_parameters())]
+        if missing:
+            raise ValueError(f"init_from={source}: {len(missing)} tensors do not exist in this model "
+                             f"(e.g. {missing[0]}); was it trained with another model or adapter?")
+        net.load_state_dict(state, strict=False)
+        return str(source)
+    if (source / "svend_adapter.json").is_file():
+        from peft import PeftModel, set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        if not isinstance(net, PeftModel):
+            raise ValueError(f"init_from={source} is an adapter folder, but this run's model has no adapter "
+                             "(use adapter=lora, or merge it first with svend-export and set model.path)")
+        result = set_peft_model_state_dict(net, load_file(source / "adapter_model.safetensors"))
+        if getattr(result, "unexpected_keys", None):
+            raise ValueError(f"init_from={source}: adapter tensors not in this model: {result.unexpected_keys[:3]}")
+        return str(source)
+    raise FileNotFoundError(f"init_from={source}: not a run folder, an adapter folder (svend_adapter.json) or a .ckpt file")
+
+
 def save_adapter_folder(net, tokenizer, run_dir: Path, extra: dict[str, Any]) -> Path | None:
     """Write ``<run>/adapter`` for peft-wrapped models; full fine-tunes keep their Lightning checkpoint."""
     from peft import PeftModel

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import lightning as L
 import pytest
+from hydra.errors import InstantiationException
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from svend.data.schema import RecordError
@@ -147,3 +148,9 @@ def test_runs_without_logger_or_validation_files(tmp_path):
     optimized, metrics = train(cfg)
     assert optimized is None and metrics["train/loss"] > 0
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file() and not (tmp_path / "tensorboard").exists()
+
+
+def test_init_from_a_missing_run_names_it(tmp_path):
+    cfg = compose_train(["stage=tool_integration", f"stage.init_from={tmp_path / 'nope'}", *FAST], tmp_path / "run")
+    with pytest.raises(InstantiationException, match="FileNotFoundError.*init_from=.*nope.*not a run folder"):
+        train(cfg)

@@ -1,7 +1,10 @@
-"""Causal-LM stage: next-token loss on assistant tokens only. Base reasoning and tool integration are
-this module on different data (``conf/stage/``).
+"""Causal-LM stage: next-token loss on assistant tokens only (system, user and tool-response tokens are
+context, never targets). Base reasoning and tool integration are this module on different data
+mixtures (``conf/stage/``); a later stage starts from an earlier one with ``stage.init_from``:
 
-    svend-train stage=base_reasoning model=svend_tiny
+    svend-train stage=base_reasoning model=smollm2_135m adapter=lora
+    svend-train stage=tool_integration model=smollm2_135m adapter=lora data=tool_arith \
+        stage.init_from=outputs/train/<time>       # its adapter (or best checkpoint) is the start
 
 The loss computes logits only where a label exists: the hidden states of those positions go through
 the LM head, the rest never become ``[tokens × vocab]`` fp32 logits — most of the memory and a good
@@ -11,6 +14,7 @@ share of the time of a small-model step (BASELINE.md). Any model with ``get_deco
 
 from __future__ import annotations
 
+import logging
 import math
 from functools import partial
 from typing import Callable
@@ -21,6 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from svend.data.packing import IGNORE_INDEX
+
+log = logging.getLogger(__name__)
 
 
 def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int, warmup_steps: int = 10, min_lr_ratio: float = 0.1):
@@ -51,8 +57,13 @@ class CausalLM(L.LightningModule):
         optimizer: Callable[..., torch.optim.Optimizer] = partial(torch.optim.AdamW, lr=3e-4),
         scheduler: Callable | None = None,
         name: str = "causal_lm",
+        init_from: str | None = None,
     ) -> None:
         super().__init__()
+        if init_from:  # an earlier stage's run, adapter or checkpoint (svend.runs.init_weights)
+            from svend.runs import init_weights
+
+            log.info("stage %s starts from %s", name, init_weights(net, init_from))
         # Hyperparameters go to TensorBoard from the resolved Hydra config (train.py), not from here.
         self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"], logger=False)
         self.net = net

@@ -31,6 +31,23 @@ def test_lora_run_saves_only_the_adapter_and_resumes_exactly(tiny_bases, tmp_pat
     meta = json.loads((straight / "adapter" / "svend_adapter.json").read_text())
     assert meta["extra"]["stage"] == "base_reasoning" and meta["extra"]["checkpoint"].endswith(".ckpt")
 
+    # Tool integration starts from this run (its adapter folder): the LoRA tensors are the trained ones.
+    from hydra.utils import instantiate
+    from safetensors.torch import load_file
+
+    from svend.models.build import build_model
+
+    cfg = compose_train([*lora, "stage=tool_integration", f"stage.init_from={straight}"], tmp_path / "next")
+    net, _ = build_model(cfg.model, cfg.adapter)
+    instantiate(cfg.stage, net=net)
+    saved = load_file(straight / "adapter" / "adapter_model.safetensors")
+    params = dict(net.named_parameters())
+    lora_keys = [k for k in saved if "lora_A" in k]
+    assert lora_keys
+    for key in lora_keys:
+        name = key.replace(".weight", ".default.weight")
+        assert torch.equal(params[name].detach(), saved[key]), key
+
     # The adapter folder merges without the original command.
     out = tmp_path / "merged"
     assert export_main([str(straight / "adapter"), str(out)]) == 0
