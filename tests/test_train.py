@@ -9,22 +9,16 @@ from pathlib import Path
 import lightning as L
 import pytest
 from hydra.errors import InstantiationException
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from svend.data.schema import RecordError
+from svend.plots import plot_scalars, read_scalars
 from svend.train import train
 from tests.conftest import FAST, compose_train, run_cli
 
 
 def scalars(run_dir: Path, tag: str) -> dict[int, float]:
     """Every value of a scalar tag across all event files of a run (a resumed run adds a file)."""
-    out: dict[int, float] = {}
-    for events in sorted((run_dir / "tensorboard").glob("events.out.tfevents.*"), key=lambda p: p.stat().st_mtime):
-        acc = EventAccumulator(str(events), size_guidance={"scalars": 0})
-        acc.Reload()
-        if tag in acc.Tags()["scalars"]:
-            out.update({e.step: e.value for e in acc.Scalars(tag)})
-    return out
+    return read_scalars(run_dir, tag)
 
 
 @pytest.mark.slow
@@ -41,6 +35,11 @@ def test_smoke_experiment_end_to_end(tmp_path):
     hp = scalars(run_dir, "hparams/val_loss")
     assert hp and 0 < next(iter(hp.values())) < 20
     assert f"best checkpoint: {run_dir}" in result.stdout and "tensorboard --logdir" in result.stdout
+    # The README's loss-curve PNG is drawn from these event files.
+    png = plot_scalars(run_dir, ["train/loss", "val/loss", "never/logged"], tmp_path / "loss.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    with pytest.raises(ValueError, match="none of never/logged"):
+        plot_scalars(run_dir, ["never/logged"], tmp_path / "x.png")
 
 
 @pytest.mark.slow
