@@ -4,13 +4,22 @@ with assistant-only labels → packed (or length-bucketed) rows → batches.
     dm = ChatDataModule(tokenizer, train_files=["train.jsonl"], val_files=["val.jsonl"])
     dm.setup("fit"); batch = next(iter(dm.train_dataloader()))
     # batch: input_ids, labels (-100 = no loss), position_ids (restart per example), num_tokens
+
+Mixtures. Each ``*_files`` entry is a path, or ``{path: ..., weight: w}``: the file's records are
+taken ``w`` times — ``2`` doubles a source, ``0.5`` keeps a seeded half of it, ``0`` leaves it out —
+so a config can combine generated kinds, ingested data and the shipped sample in chosen proportions
+(``conf/data/tool_arith.yaml``, ``conf/data/phase1.yaml``). The fractional part is a sample drawn
+with ``seed``, so a mixture is the same on every run with the same seed. Every record is validated as
+it is read; an error names ``file:line``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Sequence
+import os
+import random
+from typing import Any, Mapping, Sequence
 
 import lightning as L
 from datasets import Dataset
@@ -20,6 +29,37 @@ from svend.data.packing import ResumableBatchSampler, Row, collate, encode_recor
 from svend.data.schema import read_jsonl
 
 log = logging.getLogger(__name__)
+
+
+def parse_sources(entries: Sequence[Any], where: str) -> list[tuple[str, float]]:
+    """``(path, weight)`` for each entry of a ``*_files`` list: a path, or ``{path, weight}``."""
+    if isinstance(entries, (str, os.PathLike)):
+        raise ValueError(f"{where} must be a list of files, got the single string {str(entries)!r}")
+    sources = []
+    for i, entry in enumerate(entries):
+        if isinstance(entry, (str, os.PathLike)):
+            sources.append((str(entry), 1.0))
+            continue
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"{where}[{i}] must be a path or {{path, weight}}, got {type(entry).__name__}")
+        unknown = set(entry) - {"path", "weight"}
+        if unknown or not isinstance(entry.get("path"), (str, os.PathLike)):
+            raise ValueError(f"{where}[{i}] must be {{path: <file>, weight: <number>}}; got keys {sorted(entry)}")
+        try:
+            weight = float(entry.get("weight", 1.0))
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}[{i}].weight must be a number, got {entry.get('weight')!r}") from None
+        if not weight >= 0:
+            raise ValueError(f"{where}[{i}].weight must be >= 0, got {weight}")
+        sources.append((str(entry["path"]), weight))
+    return sources
+
+
+def weighted(records: list[dict], weight: float, rng: random.Random) -> list[dict]:
+    """``records`` taken ``weight`` times: whole copies, then a sample for the fractional part."""
+    whole = int(weight)
+    extra = round((weight - whole) * len(records))
+    return records * whole + (rng.sample(records, extra) if extra else [])
 
 
 class ChatDataModule(L.LightningDataModule):
@@ -39,15 +79,33 @@ class ChatDataModule(L.LightningDataModule):
         if tokenizer.pad_token_id is None:
             raise ValueError("the tokenizer has no pad token; svend's tokenizer loaders always set one")
         self.tokenizer = tokenizer
-        self.files = {"train": list(train_files), "val": list(val_files), "test": list(test_files)}
+        # (path, weight) per split; `files` keeps the plain paths for code that reads the files itself.
+        self.sources = {split: parse_sources(entries, f"{split}_files")
+                        for split, entries in (("train", train_files), ("val", val_files), ("test", test_files))}
+        self.files = {split: [path for path, _ in sources] for split, sources in self.sources.items()}
         self.micro_batch_size, self.max_seq_len = micro_batch_size, max_seq_len
         self.packing, self.num_workers, self.seed = packing, num_workers, seed
         self.rows: dict[str, list[Row]] = {}
         self._resume_batches = 0
 
     # -- building rows -----------------------------------------------------------------------------
+    def _records(self, split: str) -> list[dict]:
+        """The split's records, each source read, validated and taken ``weight`` times."""
+        records: list[dict] = []
+        sources = self.sources[split]
+        for path, weight in sources:
+            if weight == 0:
+                continue
+            taken = weighted(read_jsonl(path), weight, random.Random(f"{self.seed}/{split}/{path}"))
+            if len(sources) > 1 or weight != 1:
+                log.info("%s: %s ×%g → %d records", split, path, weight, len(taken))
+            records += taken
+        if not records:
+            raise ValueError(f"{split}_files: every source has weight 0; nothing to load")
+        return records
+
     def _encode_split(self, split: str) -> list[Row]:
-        records = [record for path in self.files[split] for record in read_jsonl(path)]
+        records = self._records(split)
         dataset = Dataset.from_dict({"record": [json.dumps(r, ensure_ascii=False) for r in records]})
         tokenizer, max_len = self.tokenizer, self.max_seq_len
 

@@ -8,6 +8,13 @@ A record is one conversation::
      "tools": [<OpenAI tool spec>, ...],          # optional: rendered into the system turn
      "metadata": {...}}                          # optional: source, generator, seed, split, lineage id
 
+Metadata keys are free, but the ones Svend's tools read are type-checked when present (``METADATA``):
+``source, generator, kind, lineage_id`` strings, ``seed`` an integer, ``split`` one of train/val/test,
+``answer`` a string or null, ``tools_used`` a list of tool names, and the classification labels
+(``label`` 0/1 or a string such as "refuse"; ``step_labels`` a list of 0/1; ``corruption`` and
+``category`` strings or null) — a generator or an export that writes ``"seed": "7"`` fails at once,
+not in a training stage an hour later.
+
 Every line is validated on read; an error names ``file:line`` and what was wrong, so a bad line in a
 12 000-line file costs seconds to find. Files are written atomically (temp file + rename): an
 interrupted writer leaves the old file or the new one, never half of one.
@@ -22,6 +29,48 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from svend.tokens import ROLES
+
+
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_str_or_none(v: Any) -> bool:
+    return v is None or isinstance(v, str)
+
+
+def _is_names(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def _is_label(v: Any) -> bool:
+    return (_is_int(v) and v in (0, 1)) or isinstance(v, str)
+
+
+def _is_step_labels(v: Any) -> bool:
+    return isinstance(v, list) and all(_is_int(x) and x in (0, 1) for x in v)
+
+
+SPLITS = ("train", "val", "test")
+METADATA: dict[str, tuple] = {
+    "source": (_is_str, "a string"),
+    "generator": (_is_str, "a string"),
+    "kind": (_is_str, "a string"),
+    "lineage_id": (_is_str, "a string"),
+    "seed": (_is_int, "an integer"),
+    "split": (lambda v: v in SPLITS, f"one of {', '.join(SPLITS)}"),
+    "answer": (_is_str_or_none, "a string or null"),
+    "tools_used": (_is_names, "a list of tool names"),
+    "label": (_is_label, "0, 1 or a string label"),
+    "step_labels": (_is_step_labels, "a list of 0/1"),
+    "corruption": (_is_str_or_none, "a string or null"),
+    "category": (_is_str_or_none, "a string or null"),
+}
+"""Metadata keys with a known meaning: (check, what it must be)."""
 
 
 class RecordError(ValueError):
@@ -62,6 +111,13 @@ def validate_record(record: Any) -> None:
     tools = record.get("tools")
     if tools is not None and not isinstance(tools, list):
         raise ValueError('"tools" must be a list of OpenAI tool specs')
+    metadata = record.get("metadata")
+    if metadata is not None:
+        if not isinstance(metadata, Mapping):
+            raise ValueError(f'"metadata" must be an object, got {type(metadata).__name__}')
+        for key, (check, what) in METADATA.items():
+            if key in metadata and not check(metadata[key]):
+                raise ValueError(f"metadata.{key} must be {what}; got {metadata[key]!r}"[:300])
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:
