@@ -1,0 +1,59 @@
+"""Scorers for best-of-N: which of N sampled candidates to return.
+
+A scorer is any callable ``(conversation, candidates: list[Generation]) -> list[float]`` (one score per
+candidate, higher is better; the engine returns the best, ties to the first). ``engine.scorer`` in
+config is a name from ``SCORERS`` or a ``_target_`` node for a scorer that needs arguments (a
+verifier checkpoint). Registering one is one line here::
+
+    SCORERS["verifier"] = "svend.stages.verifier:VerifierScorer"   # "module:attr", imported on first use
+
+so a heavy scorer costs nothing until a config asks for it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import Counter
+from typing import Any, Callable, Mapping, Sequence
+
+from svend.inference.answers import extract_answer, normalize_answer
+
+Scorer = Callable[[Sequence[dict], Sequence[Any]], list[float]]
+
+
+def majority(conversation: Sequence[dict], candidates: Sequence[Any]) -> list[float]:
+    """Self-consistency: each candidate scores the share of candidates whose final answer
+    (`svend.inference.answers.extract_answer`, compared normalized) equals its own; no answer scores 0."""
+    answers = [normalize_answer(extract_answer(c.final)) for c in candidates]
+    counts = Counter(a for a in answers if a is not None)
+    n = len(candidates) or 1
+    return [counts[a] / n if a is not None else 0.0 for a in answers]
+
+
+# name -> a scorer, or "module:attr" of a scorer factory (called with no arguments) imported on first use
+SCORERS: dict[str, Scorer | str] = {
+    "majority": majority,
+}
+
+
+def resolve_scorer(spec: Any) -> Scorer:
+    """A scorer from a name in `SCORERS`, a ``_target_`` config node, or a callable."""
+    if isinstance(spec, str):
+        if spec not in SCORERS:
+            raise ValueError(f"engine.scorer={spec!r}: unknown scorer; known: {', '.join(sorted(SCORERS))}, "
+                             "or a _target_ node")
+        entry = SCORERS[spec]
+        if isinstance(entry, str):
+            module, _, attr = entry.partition(":")
+            entry = getattr(importlib.import_module(module), attr)()
+        return entry
+    if isinstance(spec, Mapping) or type(spec).__name__ == "DictConfig":
+        if "_target_" not in spec:
+            raise ValueError(f"engine.scorer: a config node needs _target_, got keys {sorted(spec)}")
+        from hydra.utils import instantiate
+
+        return resolve_scorer(instantiate(spec))
+    if callable(spec):
+        return spec
+    raise ValueError(f"engine.scorer must be a name ({', '.join(sorted(SCORERS))}), a _target_ node or a callable; "
+                     f"got {type(spec).__name__}")
