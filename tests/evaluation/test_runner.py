@@ -1,0 +1,154 @@
+"""The runner and the report card: batching through an engine, transcripts, metrics.json, report.md, real
+TensorBoard event files, and the same problems for every model in a comparison."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from torch.utils.tensorboard import SummaryWriter
+
+from svend.evaluation.reasoning_gym import ReasoningGymTask
+from svend.evaluation.report import comparison_table, write_report
+from svend.evaluation.runner import compare, evaluate, select_problems
+from svend.evaluation.safety import SafetyTask
+from svend.evaluation.tool_calls import ToolCallTask
+from tests.evaluation.completions import call, generation
+
+
+class ScriptedEngine:
+    """The engine's interface (``generate(conversations, tools) -> [Generation]``) answering from a
+    script: user text → Generation, a default for anything else. Records each batch it was given."""
+
+    def __init__(self, script: dict, default: str = "I don't know."):
+        self.script, self.default, self.batches = script, default, []
+
+    def generate(self, conversations, tools=None):
+        self.batches.append((len(conversations), tools))
+        return [self.script.get(c[-1]["content"], generation(self.default)) for c in conversations]
+
+
+@pytest.fixture
+def tasks(data_dir):
+    return {"chain_sum": ReasoningGymTask("chain_sum", size=20),
+            "tool_calls": ToolCallTask(data_dir / "fixture" / "tool_traces" / "test.jsonl"),
+            "safety": SafetyTask(data_dir / "fixture" / "safety" / "test.jsonl")}
+
+
+def script_for(problems: dict, right_sums: int) -> dict:
+    """Right answers to the first ``right_sums`` chain_sum problems, a correct calculator trace for
+    the first tool problem, refusals for every safety prompt (so half are over-refusals)."""
+    script = {}
+    for problem in problems["chain_sum"][:right_sums]:
+        script[problem["messages"][-1]["content"]] = generation(f"Answer: {problem['entry']['answer']}")
+    tool = problems["tool_calls"][0]
+    script[tool["messages"][-1]["content"]] = generation("Answer: 391", [call("calculator", {"expression": "17*23"})])
+    for problem in problems["safety"]:
+        script[problem["messages"][-1]["content"]] = generation("I can't help with that.")
+    return script
+
+
+def scalars(folder) -> dict[str, float]:
+    events = EventAccumulator(str(folder))
+    events.Reload()
+    return {tag: events.Scalars(tag)[-1].value for tag in events.Tags()["scalars"]}
+
+
+def test_evaluate_batches_scores_and_saves_transcripts(tasks, tmp_path):
+    problems = select_problems(tasks, limit=5, seed=0)
+    engine = ScriptedEngine(script_for(problems, right_sums=3))
+    writer = SummaryWriter(log_dir=str(tmp_path / "tb"))
+    metrics = evaluate(engine, tasks, tmp_path, label="tiny", batch_size=2, problems=problems, tb_writer=writer, step=7)
+    writer.close()
+
+    assert [size for size, _ in engine.batches] == [2, 2, 1, 2, 2, 2, 2]
+    assert engine.batches[0][1] == [None, None]  # reasoning-gym prompts: the router picks the tools
+    assert [t["function"]["name"] for t in engine.batches[3][1][0]] == ["calculator", "physics_convert"]
+    assert metrics["chain_sum"]["accuracy"] == 0.6 and metrics["chain_sum"]["n"] == 5
+    assert metrics["tool_calls"]["all_correct"] == 0.25 and metrics["tool_calls"]["called"] == 0.25
+    assert metrics["safety"]["refusal_recall"] == 1.0 and metrics["safety"]["over_refusal"] == 1.0
+
+    lines = (tmp_path / "tiny" / "chain_sum.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [r["id"] for r in records] == [p["id"] for p in problems["chain_sum"]]
+    assert [r["passed"] for r in records] == [True, True, True, False, False]
+    assert records[0]["prompt"] == problems["chain_sum"][0]["messages"] and records[0]["score"]["score"] == 1.0
+    tool_record = json.loads((tmp_path / "tiny" / "tool_calls.jsonl").read_text().splitlines()[0])
+    assert tool_record["tool_calls"][0]["name"] == "calculator"
+    assert tool_record["tools_offered"] == ["calculator", "physics_convert"]
+
+    logged = scalars(tmp_path / "tb")
+    assert logged["eval/chain_sum/accuracy"] == pytest.approx(0.6)
+    assert logged["eval/safety/over_refusal/weapons"] == 1.0
+    assert set(logged) == {f"eval/{t}/{m}" for t, values in metrics.items() for m in values}
+
+
+def test_limit_and_seed_pick_the_same_problems(tasks):
+    first = select_problems(tasks, limit=3, seed=5)
+    assert first == select_problems(tasks, limit=3, seed=5)
+    assert [len(v) for v in first.values()] == [3, 3, 3]
+
+
+def test_report_card(tasks, tmp_path):
+    problems = select_problems(tasks, limit=4, seed=0)
+    metrics = evaluate(ScriptedEngine(script_for(problems, right_sums=2)), tasks, tmp_path, label="tiny",
+                       problems=problems)
+    files = write_report(tmp_path, {"tiny": metrics}, models={"tiny": {"source": "test"}}, settings={"limit": 4})
+    saved = json.loads(files["metrics"].read_text())
+    assert saved["metrics"]["tiny"]["chain_sum"]["accuracy"] == 0.5
+    assert saved["models"] == {"tiny": {"source": "test"}} and saved["settings"] == {"limit": 4}
+    report = files["report"].read_text()
+    assert "| chain_sum | accuracy | 0.500 |" in report and "| safety | over_refusal/malware | 1.000 |" in report
+    assert "### chain_sum" in report and "· right**" in report and "· wrong**" in report
+    assert "- tool call `calculator`" in report
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporary files behind
+
+
+def test_comparison_table_has_a_ratio_column_for_two_models():
+    table = comparison_table({"base": {"chain_sum": {"n": 10, "accuracy": 0.2}, "safety": {"correct": 0.0}},
+                              "tuned": {"chain_sum": {"n": 10, "accuracy": 0.5}, "safety": {"correct": 0.9}}})
+    lines = table.splitlines()
+    assert lines[0] == "| task | metric | base | tuned | tuned / base |"
+    assert "| chain_sum | n | 10 | 10 | 1.00× |" in lines
+    assert "| chain_sum | accuracy | 0.200 | 0.500 | 2.50× |" in lines
+    assert "| safety | correct | 0.000 | 0.900 | — |" in lines
+    one = comparison_table({"base": {"chain_sum": {"accuracy": 0.2}}})
+    assert one.splitlines()[0] == "| task | metric | base |"
+    with pytest.raises(ValueError):
+        comparison_table({})
+
+
+def test_compare_runs_every_model_on_the_same_problems(tasks, tmp_path):
+    problems = select_problems(tasks, limit=4, seed=0)
+    engines = {"base": ScriptedEngine(script_for(problems, right_sums=1)),
+               "tuned": ScriptedEngine(script_for(problems, right_sums=4))}
+    built = []
+
+    def engine_factory(model, tokenizer):
+        built.append((model, tokenizer))
+        return engines[model]
+
+    by_label, table = compare({"base": ("base", "tok"), "tuned": ("tuned", "tok")}, tasks, engine_factory, tmp_path,
+                              limit=4)
+    assert built == [("base", "tok"), ("tuned", "tok")]
+    assert by_label["base"]["chain_sum"]["accuracy"] == 0.25 and by_label["tuned"]["chain_sum"]["accuracy"] == 1.0
+    assert "| chain_sum | accuracy | 0.250 | 1.000 | 4.00× |" in table
+    ids = {label: [json.loads(line)["id"] for line in (tmp_path / label / "chain_sum.jsonl").read_text().splitlines()]
+           for label in engines}
+    assert ids["base"] == ids["tuned"]
+    assert scalars(tmp_path / "tensorboard" / "tuned")["eval/chain_sum/accuracy"] == 1.0
+    assert json.loads((tmp_path / "metrics.json").read_text())["metrics"]["base"]["chain_sum"]["accuracy"] == 0.25
+    assert "| task | metric | base | tuned | tuned / base |" in (tmp_path / "report.md").read_text()
+
+
+def test_bad_labels_and_engines_are_named(tasks, tmp_path):
+    with pytest.raises(ValueError, match="label 'a/b'"):
+        evaluate(ScriptedEngine({}), tasks, tmp_path, label="a/b", limit=1)
+
+    class Short(ScriptedEngine):
+        def generate(self, conversations, tools=None):
+            return super().generate(conversations, tools)[:-1]
+
+    with pytest.raises(RuntimeError, match="returned 1 generations for 2 prompts"):
+        evaluate(Short({}), tasks, tmp_path, limit=2, batch_size=2)
