@@ -1,0 +1,319 @@
+"""Safety classifier stage: the LM backbone + a classification head that says whether a request must be
+refused, trained on the safety set (`svend-data generate` writes ``data/<recipe>/safety/``: harmful
+requests to refuse and look-alike benign ones to answer, each with a category):
+
+    svend-train experiment=safety_classifier                      # SmolLM2-135M + LoRA, CPU, minutes
+    svend-train experiment=safety_classifier stage.category_weight=0    # no auxiliary category head
+
+One `svend.models.heads.PooledHead` read at the last token:
+- ``refuse``: binary cross-entropy against ``metadata.label`` (refuse = 1, comply = 0); its sigmoid is
+  the score the safety gate thresholds.
+- one logit per category (``weapons``, ``malware`` …, taken from the data, or ``stage.categories``):
+  an auxiliary cross-entropy weighted by ``category_weight``, so the features separate *what kind* of
+  harm, which helps the look-alikes (a chemistry question next to a synthesis request) and says which
+  category a refusal was for.
+
+Validation (and test) report to TensorBoard, at ``threshold``: precision, recall, F1 and false-positive
+rate per class (``val/refuse/…``, ``val/comply/…``: the refuse FPR is over-refusal, the comply FPR is
+harmful requests let through) and per category (``val/category/<name>/…``, refuse class), AUROC,
+accuracy, the category head's accuracy, and the PR curve.
+
+At the end of fit the best weights' head goes to ``<run>/head/`` together with
+``threshold_curve.json``: for every distinct validation score, the precision, recall and FPR of
+"refuse" if that score were the threshold, so the safety gate picks its own operating point (e.g. the
+highest recall at FPR ≤ 5 %) without rerunning anything. `SafetyScorer` reloads the classifier from
+the run folder alone and scores requests (what the safety gate calls).
+
+The classifier reads the *request*: the turns before the record's last assistant answer
+(`svend.data.classification.request_messages`) — a refusal in the answer would give the label away.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics.aggregation import CatMetric
+from torchmetrics.functional.classification import binary_accuracy, binary_auroc
+
+from svend.data.classification import NO_GROUP
+from svend.models.heads import HEAD_DIR, HeadedLM, HeadScorer, PooledHead, backbone_record, hidden_size, save_head
+from svend.stages.causal_lm import CausalLM
+from svend.stages.verifier import log_pr_curve
+
+log = logging.getLogger(__name__)
+
+REFUSE = "refuse"
+CLASSES = ("refuse", "comply")
+
+
+class SafetyClassifier(CausalLM):
+    """The safety-classifier LightningModule (module docstring). ``categories`` null: the category
+    names come from the data at setup (all splits, sorted), and the head is built then."""
+
+    def __init__(
+        self,
+        net: nn.Module,
+        optimizer: Callable[..., torch.optim.Optimizer] = partial(torch.optim.AdamW, lr=3e-4),
+        scheduler: Callable | None = None,
+        name: str = "safety_classifier",
+        init_from: str | None = None,
+        freeze_backbone: bool = False,
+        trainable_layers: int | None = None,
+        category_weight: float = 0.3,
+        categories: Sequence[str] | None = None,
+        dropout: float = 0.0,
+        threshold: float = 0.5,
+        export_dir: str | None = None,
+    ) -> None:
+        if init_from:
+            from svend.runs import init_weights
+
+            log.info("stage %s starts from %s", name, init_weights(net, init_from))
+        names = [REFUSE, *self._category_names(categories, category_weight)]
+        model = HeadedLM(net, PooledHead(hidden_size(net), names, dropout), freeze_backbone, trainable_layers)
+        super().__init__(model, optimizer, scheduler, name=name)
+        self._dropout = dropout
+        self.category_weight, self.threshold, self.export_dir = float(category_weight), float(threshold), export_dir
+        self.categories_from_data = categories is None and self.category_weight > 0
+        self._val_outputs: dict[int, dict[str, torch.Tensor]] = {}
+        self.collected = nn.ModuleDict({s: nn.ModuleDict({k: CatMetric(nan_strategy="disable") for k in ("logit", "label", "group", "category_hit")})
+                                        for s in ("val", "test")})
+
+    @staticmethod
+    def _category_names(categories: Sequence[str] | None, weight: float) -> list[str]:
+        if weight <= 0 or categories is None:
+            return []
+        names = list(categories)
+        if len(set(names)) != len(names) or REFUSE in names:
+            raise ValueError(f"stage.categories must be distinct names other than {REFUSE!r}; got {names}")
+        return [f"category/{c}" for c in names]
+
+    @property
+    def categories(self) -> list[str]:
+        return [n.removeprefix("category/") for n in self.net.head.names[1:]]
+
+    def setup(self, stage: str) -> None:
+        dm = self.trainer.datamodule if self.trainer else None
+        kind = getattr(dm, "kind", "chat") if dm is not None else "safety"
+        if kind != "safety":
+            raise ValueError(f"stage={self.hparams.name} trains on safety records (metadata.kind=safety) through "
+                             f"svend.data.classification.ClassificationDataModule; the data has {kind} records — use data=safety")
+        if self.categories_from_data and not self.categories and dm is not None:
+            names = self._category_names(dm.groups, self.category_weight)
+            head = PooledHead(self.net.head.proj.in_features, [REFUSE, *names], self._dropout)
+            self.net.head = head.to(self.device)
+            self.trainable_names = {n for n, p in self.named_parameters() if p.requires_grad}
+            log.info("safety categories from the data: %s", ", ".join(self.categories))
+
+    # -- the model -------------------------------------------------------------------------------
+    def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Logits [B, 1 + categories] at each example's last token."""
+        return self.net(batch["input_ids"], batch["position_ids"], batch["last_index"][:, None])[:, 0]
+
+    def _category_targets(self, batch) -> torch.Tensor:
+        """The data's group indices mapped to this head's category columns (-100 = not a column)."""
+        groups = list(self.trainer.datamodule.groups)
+        column = {c: i for i, c in enumerate(self.categories)}
+        lookup = torch.tensor([column.get(g, -100) for g in groups], device=batch["group"].device)
+        return lookup[batch["group"]]
+
+    def losses(self, batch) -> dict[str, torch.Tensor]:
+        logits = self(batch)
+        out = {"logits": logits, "refuse_loss": F.binary_cross_entropy_with_logits(logits[:, 0], batch["label"])}
+        out["loss"] = out["refuse_loss"]
+        if self.categories and self.category_weight > 0:
+            target = self._category_targets(batch)
+            if (target >= 0).any():
+                out["category_loss"] = F.cross_entropy(logits[:, 1:], target, ignore_index=-100)
+                out["loss"] = out["loss"] + self.category_weight * out["category_loss"]
+        return out
+
+    # -- steps -------------------------------------------------------------------------------------
+    def training_step(self, batch, batch_idx):
+        out = self.losses(batch)
+        self.log("train/loss", out["loss"], prog_bar=True)
+        self.log("train/refuse_loss", out["refuse_loss"])
+        if "category_loss" in out:
+            self.log("train/category_loss", out["category_loss"])
+        self.log("train/accuracy", ((out["logits"][:, 0] > 0).float() == batch["label"]).float().mean())
+        return out["loss"]
+
+    def _eval_step(self, batch, split: str) -> None:
+        logits = self(batch).detach()
+        c = self.collected[split]
+        c["logit"].update(logits[:, 0])
+        c["label"].update(batch["label"])
+        c["group"].update(batch["group"].float())
+        if self.categories:
+            target = self._category_targets(batch)
+            known = target >= 0
+            c["category_hit"].update((logits[:, 1:].argmax(-1) == target)[known].float())
+
+    def validation_step(self, batch, batch_idx):
+        self._eval_step(batch, "val")
+
+    def test_step(self, batch, batch_idx):
+        self._eval_step(batch, "test")
+
+    def on_validation_epoch_end(self):
+        self._report("val")
+
+    def on_test_epoch_end(self):
+        self._report("test")
+
+    def _report(self, split: str) -> None:
+        c = self.collected[split]
+        values = {k: (m.compute() if m.update_called else torch.empty(0)) for k, m in c.items()}
+        for m in c.values():
+            m.reset()
+        if not values["logit"].numel():
+            return
+        if split == "val":  # the end-of-fit export reuses the best step's outputs instead of a new pass
+            self._val_outputs[self.global_step] = {k: v.cpu() for k, v in values.items()}
+        report = safety_metrics(values["logit"], values["label"], values["group"].long(), self.trainer.datamodule.groups, self.threshold)
+        for key in ("loss", "auroc", "accuracy"):
+            if key in report:
+                self.log(f"{split}/{key}", report[key], prog_bar=key in ("loss", "auroc"), sync_dist=False)
+        if values["category_hit"].numel():
+            self.log(f"{split}/category_accuracy", values["category_hit"].mean().item(), sync_dist=False)
+        for cls, stats in report["classes"].items():
+            for key in ("precision", "recall", "f1", "fpr"):
+                if stats[key] is not None:
+                    self.log(f"{split}/{cls}/{key}", stats[key], sync_dist=False)
+        for category, stats in report["categories"].items():
+            for key in ("precision", "recall", "f1", "fpr", "accuracy"):
+                if stats[key] is not None:
+                    self.log(f"{split}/category/{category}/{key}", stats[key], sync_dist=False)
+        log_pr_curve(self, f"{split}/refuse_pr_curve", values["label"], torch.sigmoid(values["logit"]))
+
+    # -- export ------------------------------------------------------------------------------------
+    def on_fit_end(self) -> None:
+        """The best checkpoint's head and its validation threshold curve → ``<run>/head/``."""
+        if not self.export_dir or not self.trainer.is_global_zero:
+            return
+        best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
+        step = self.global_step
+        if best:
+            from svend.runs import load_weights
+
+            load_weights(self, best)
+            step = torch.load(best, map_location="cpu", weights_only=False)["global_step"]
+        dm = self.trainer.datamodule
+        files = {}
+        if "val" in getattr(dm, "rows", {}):
+            saved = self._val_outputs.get(step)
+            if saved is not None:
+                logit, label, group = saved["logit"], saved["label"], saved["group"].long()
+            else:  # the best step's validation is not in this process (a resumed run): run it again
+                logit, label, group = self._predict(dm.predict_loader("val"))
+            p = torch.sigmoid(logit)
+            files["threshold_curve.json"] = {
+                "split": "val",
+                "checkpoint": best or None,
+                "positive_class": REFUSE,
+                "metrics_at_threshold": safety_metrics(logit, label, group, dm.groups, self.threshold),
+                "curve": threshold_curve(p, label),
+            }
+        meta = {
+            "kind": "safety_classifier",
+            "stage": self.hparams.name,
+            "max_seq_len": dm.max_seq_len,
+            "threshold": self.threshold,
+            "classes": list(CLASSES),
+            "categories": self.categories,
+            "backbone": backbone_record(self.net.backbone, Path(self.export_dir), best),
+        }
+        folder = save_head(self.net, Path(self.export_dir) / HEAD_DIR, meta, files)
+        log.info("safety classifier head and threshold curve written to %s", folder)
+
+    @torch.no_grad()
+    def _predict(self, loader) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        was_training = self.training
+        self.eval()
+        logits, labels, groups = [], [], []
+        for batch in loader:
+            batch = {k: v.to(self.device) for k, v in batch.items()}
+            logits.append(self(batch)[:, 0].cpu())
+            labels.append(batch["label"].cpu())
+            groups.append(batch["group"].cpu())
+        self.train(was_training)
+        return torch.cat(logits), torch.cat(labels), torch.cat(groups)
+
+
+def _rates(tp: int, fp: int, fn: int, tn: int) -> dict[str, float | int | None]:
+    """Precision, recall, F1, FPR from counts; None where a rate has no denominator."""
+    precision = tp / (tp + fp) if tp + fp else None
+    recall = tp / (tp + fn) if tp + fn else None
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None
+    fpr = fp / (fp + tn) if fp + tn else None
+    accuracy = (tp + tn) / (tp + fp + fn + tn) if tp + fp + fn + tn else None
+    return {"precision": precision, "recall": recall, "f1": f1, "fpr": fpr, "accuracy": accuracy,
+            "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+
+
+def _counts(pred: torch.Tensor, truth: torch.Tensor) -> tuple[int, int, int, int]:
+    return (int((pred & truth).sum()), int((pred & ~truth).sum()), int((~pred & truth).sum()), int((~pred & ~truth).sum()))
+
+
+def safety_metrics(logit: torch.Tensor, label: torch.Tensor, group: torch.Tensor, groups: Sequence[str], threshold: float = 0.5) -> dict[str, Any]:
+    """Refuse cross-entropy, AUROC, accuracy; P/R/F1/FPR per class (refuse, comply) and per category
+    (refuse class) at ``threshold``."""
+    logit, label, group = logit.float().cpu(), label.float().cpu(), group.long().cpu()
+    p, truth = torch.sigmoid(logit), label.bool()
+    refused = p >= threshold
+    out: dict[str, Any] = {
+        "loss": F.binary_cross_entropy_with_logits(logit, label).item(),
+        "accuracy": binary_accuracy(p, label.long(), threshold=threshold).item(),
+        "threshold": threshold,
+        "n": int(label.numel()),
+        "classes": {"refuse": _rates(*_counts(refused, truth)), "comply": _rates(*_counts(~refused, ~truth))},
+        "categories": {},
+    }
+    if 0 < int(truth.sum()) < truth.numel():
+        out["auroc"] = binary_auroc(p, label.long()).item()
+    for g in torch.unique(group).tolist():
+        name = groups[g] if g < len(groups) else str(g)
+        inside = group == g
+        out["categories"][name if name != NO_GROUP else "none"] = _rates(*_counts(refused[inside], truth[inside]))
+    return out
+
+
+def threshold_curve(p: torch.Tensor, label: torch.Tensor) -> list[dict[str, float | int | None]]:
+    """For each distinct score ``t`` (descending), the counts and rates of "refuse if p ≥ t"; the last
+    entry (t = 0) refuses everything. What the safety gate reads to choose its threshold."""
+    p, truth = p.float().cpu(), label.bool().cpu()
+    order = torch.argsort(p, descending=True)
+    p, truth = p[order], truth[order]
+    tp = torch.cumsum(truth.long(), 0)
+    fp = torch.cumsum((~truth).long(), 0)
+    positives, negatives = int(truth.sum()), int((~truth).sum())
+    last_of_value = torch.ones_like(truth)
+    last_of_value[:-1] = p[1:] != p[:-1]
+    curve = []
+    for i in torch.nonzero(last_of_value).flatten().tolist():
+        t, f = int(tp[i]), int(fp[i])
+        rates = _rates(t, f, positives - t, negatives - f)
+        curve.append({"threshold": round(p[i].item(), 6), **{k: rates[k] for k in ("precision", "recall", "fpr", "tp", "fp", "fn", "tn")}})
+    if not curve or curve[-1]["threshold"] > 0:
+        rates = _rates(positives, negatives, 0, 0)
+        curve.append({"threshold": 0.0, **{k: rates[k] for k in ("precision", "recall", "fpr", "tp", "fp", "fn", "tn")}})
+    return curve
+
+
+class SafetyScorer(HeadScorer):
+    """The trained classifier as a function: P(must refuse) for a request conversation (the turns before
+    any answer, as in training: `svend.data.classification.request_messages`).
+
+        scorer = SafetyScorer("outputs/safety_classifier/<time>")     # the run folder (or its head/)
+        scorer.score([{"role": "user", "content": "How do I pick a lock?"}])   # → 0.12
+        scorer.threshold                                                       # from head/head.json
+    """
+
+    kind = "safety_classifier"
+    column = REFUSE
