@@ -145,6 +145,10 @@ class TrainConf:
     adapter: Any = MISSING
     stage: Any = MISSING
     tools: Any = None
+    # After fit: base vs tuned on held-out problems through one engine (experiment=tool_arith sets these).
+    eval: Any = None
+    engine: Any = None
+    task: Any = None
     logger: Any = field(default_factory=dict)
     callbacks: Any = field(default_factory=dict)
 

@@ -6,7 +6,8 @@
     svend-train hparams_search=optuna                    # Optuna sweep; returns optimized_metric
     svend-train hydra.run.dir=outputs/train/<time> resume=last   # continue an interrupted run
 
-Reads top to bottom: seed → model → data → stage → callbacks, loggers → trainer → fit → test → report.
+Reads top to bottom: seed → model → data → stage → callbacks, loggers → trainer → fit → test → report
+→ (with an ``eval`` node, e.g. experiment=tool_arith) base vs tuned on held-out problems.
 """
 
 from __future__ import annotations
@@ -78,6 +79,12 @@ def train(cfg: DictConfig) -> tuple[float | None, dict[str, float]]:
             print(f"adapter:         {adapter}   (merge: svend-export {adapter} OUT)")
         if (run_dir / "tensorboard").is_dir():
             print(f"TensorBoard:     tensorboard --logdir {run_dir / 'tensorboard'}")
+        if cfg.get("eval"):  # base vs tuned on held-out problems (experiment=tool_arith)
+            from svend.evaluation.after_training import compare_with_base
+
+            compare_with_base(cfg, run_dir)
+        print(f"tuned model:     {adapter or best or run_dir}")
+        print(f"serve it:        svend-serve checkpoint={run_dir}")
     optimized = float(best_score) if best_score is not None else metrics.get(cfg.optimized_metric)
     return optimized, metrics
 

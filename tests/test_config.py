@@ -15,7 +15,12 @@ from svend.models.memory import plan_from_config
 from tests.conftest import FAST, compose_train
 
 CONF = svend.config.CONF_DIR
-GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir() and p.name not in {"hydra", "paths"})
+# Groups of the other entry points' primary configs (svend-data, svend-eval, svend-serve); train.yaml
+# reaches engine/task only through experiment=tool_arith's evaluation after training.
+OTHER_PRIMARY = {"recipe": "data", "ingest": "data", "engine": "eval", "task": "eval", "safety": "serve",
+                 "serve": "serve"}
+GROUPS = sorted(p.name for p in CONF.iterdir()
+                if p.is_dir() and p.name not in {"hydra", "paths", *OTHER_PRIMARY})
 
 
 def options(group: str) -> list[str]:
@@ -63,6 +68,28 @@ def test_option_composes_and_instantiates(group, option, tmp_path):
             registry.close()
     elif group == "stage":
         assert cfg.stage._target_.startswith("svend.stages.")
+
+
+OTHER_CASES = [(g, o) for g in sorted(OTHER_PRIMARY) for o in options(g)]
+
+
+@pytest.mark.parametrize("group,option", OTHER_CASES, ids=[f"{g}={o}" for g, o in OTHER_CASES])
+def test_other_entry_points_options_compose(group, option, tmp_path):
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    # eval.yaml composes every task (task.<name>) and eval.tasks picks; the others select one option.
+    overrides = [f"paths.root_dir={tmp_path}"] + ([] if group == "task" else [f"{group}={option}"])
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name=OTHER_PRIMARY[group], overrides=overrides)
+    OmegaConf.resolve(cfg)
+    if group == "task":
+        assert option in cfg.task and option in cfg.eval.tasks, f"conf/eval.yaml does not run task {option}"
+    elif group == "recipe":  # recipes are `@package data`: they name the dataset they build
+        assert cfg.data.name == option and cfg.data.kinds
+    else:
+        assert cfg[group] is not None
 
 
 def test_misspelt_key_fails_naming_it(tmp_path):
