@@ -72,8 +72,9 @@ def test_verifier_records_are_refused_by_name(verifier_files, tmp_path):
 @pytest.mark.slow
 def test_safety_classifier_experiment_on_smollm2(safety_files, tmp_path):
     """The preset as a user runs it (SmolLM2-135M + LoRA from the GGUF), shortened."""
-    result = run_cli(["svend-train", "experiment=safety_classifier", *data_overrides(safety_files), "trainer.max_steps=12",
-                      "trainer.val_check_interval=12", "callbacks.last.every_n_train_steps=12", f"paths.root_dir={tmp_path}", *FAST],
+    result = run_cli(["svend-train", "experiment=safety_classifier", *data_overrides(safety_files), "trainer.max_steps=36",
+                      "trainer.val_check_interval=12", "callbacks.last.every_n_train_steps=36", "scheduler.warmup_steps=2", "optim.lr=1e-3",
+                      f"paths.root_dir={tmp_path}", *FAST],
                      cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     (run,) = (tmp_path / "outputs" / "safety_classifier").iterdir()
