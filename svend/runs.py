@@ -65,14 +65,18 @@ def init_weights(net, source: str | Path) -> str:
     if (source / "adapter").is_dir():
         source = source / "adapter"
     elif (source / "checkpoints").is_dir():
-        best = sorted((source / "checkpoints").glob("best-*.ckpt")) or sorted((source / "checkpoints").glob("*.ckpt"))
-        if not best:
+        folder = source / "checkpoints"
+        # The newest best-step checkpoint, else last.ckpt; on_exception.ckpt only when nothing else exists.
+        candidates = (sorted(folder.glob("best-*.ckpt"), key=lambda p: p.stat().st_mtime)
+                      or [p for p in [folder / "last.ckpt", folder / "on_exception.ckpt"] if p.is_file()])
+        if not candidates:
             raise FileNotFoundError(f"init_from={source}: the run folder has no checkpoint in checkpoints/")
-        source = best[-1]
+        source = candidates[-1] if candidates[0].name.startswith("best-") else candidates[0]
     if source.is_file() and source.suffix == ".ckpt":
         state = torch.load(source, map_location="cpu", weights_only=False)["state_dict"]
         state = {k.removeprefix("net."): v for k, v in state.items()}
-        missing = [k for k in state if k not in dict(net.named_parameters())]
+        known = set(net.state_dict())  # parameters, buffers and tied weights under every name
+        missing = [k for k in state if k not in known]
         if missing:
             raise ValueError(f"init_from={source}: {len(missing)} tensors do not exist in this model "
                              f"(e.g. {missing[0]}); was it trained with another model or adapter?")

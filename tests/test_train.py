@@ -8,9 +8,12 @@ from pathlib import Path
 
 import lightning as L
 import pytest
+import torch
 from hydra.errors import InstantiationException
+from hydra.utils import instantiate
 
 from svend.data.schema import RecordError
+from svend.models.build import build_model
 from svend.plots import plot_scalars, read_scalars
 from svend.train import train
 from tests.conftest import FAST, compose_train, run_cli
@@ -147,6 +150,20 @@ def test_runs_without_logger_or_validation_files(tmp_path):
     optimized, metrics = train(cfg)
     assert optimized is None and metrics["train/loss"] > 0
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file() and not (tmp_path / "tensorboard").exists()
+
+
+def test_init_from_a_full_run_loads_its_tied_weights(tmp_path):
+    """A from-scratch run (tied embedding / lm_head) seeds the next stage from its best checkpoint."""
+    steps = ["trainer.max_steps=2", "trainer.val_check_interval=2", "callbacks.last.every_n_train_steps=2", *FAST]
+    train(compose_train(["logger=none", *steps], tmp_path / "first"))
+    cfg = compose_train(["logger=none", "stage=tool_integration", f"stage.init_from={tmp_path / 'first'}", *steps],
+                        tmp_path / "next")
+    net, _ = build_model(cfg.model, cfg.adapter)
+    stage = instantiate(cfg.stage, net=net)
+    (best,) = (tmp_path / "first" / "checkpoints").glob("best-*.ckpt")
+    saved = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
+    for name, tensor in stage.net.state_dict().items():
+        assert torch.equal(tensor, saved[f"net.{name}"]), name
 
 
 def test_init_from_a_missing_run_names_it(tmp_path):
