@@ -1,5 +1,6 @@
-"""Folders written all at once: built in a temporary sibling, then renamed into place, so a killed
-process leaves the old folder or the new one, never half of one (caches, adapters, exports)."""
+"""Files and folders written all at once: built in a temporary sibling, then renamed into place, so a
+killed process leaves the old version or the new one, never half of one (data files, reports, caches,
+adapters, exports)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,32 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import IO, Callable
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_file(target: str | os.PathLike, write: Callable[[IO[str]], object]) -> Path:
+    """Run ``write(f)`` on a text file that becomes ``target`` only once it is complete and on disk.
+    The file gets the permissions a plain ``open`` would give (``mkstemp`` alone makes it 0600)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
 
 
 def replace_dir(tmp: Path, folder: Path) -> None:

@@ -91,6 +91,9 @@ def test_write_is_atomic_and_validates(tmp_path):
     path = tmp_path / "out.jsonl"
     records = read_jsonl(SAMPLE / "val.jsonl")
     assert write_jsonl(path, records) == len(records)
+    (tmp_path / "plain.txt").write_text("x")  # the mode a plain open() gives under this umask
+    assert path.stat().st_mode & 0o777 == (tmp_path / "plain.txt").stat().st_mode & 0o777
+    (tmp_path / "plain.txt").unlink()
     before = path.read_bytes()
     with pytest.raises(RecordError, match="record 3"):
         write_jsonl(path, [*records[:2], {"messages": []}])

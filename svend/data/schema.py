@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from svend.atomic import write_file
 from svend.tokens import ROLES
 
 
@@ -147,21 +147,16 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
 def write_jsonl(path: str | os.PathLike, records: Iterable[Mapping[str, Any]]) -> int:
     """Validate and write records atomically; returns the number written."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for count, record in enumerate(records, start=1):
-                try:
-                    validate_record(record)
-                except ValueError as e:
-                    raise RecordError(f"{path}: record {count}: {e}") from None
-                f.write(json.dumps(record, ensure_ascii=False) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    def write(f) -> None:
+        nonlocal count
+        for count, record in enumerate(records, start=1):
+            try:
+                validate_record(record)
+            except ValueError as e:
+                raise RecordError(f"{path}: record {count}: {e}") from None
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    write_file(path, write)
     return count

@@ -24,14 +24,13 @@ import hashlib
 import importlib.util
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
 import torch
 from torch import nn
 
-from svend.atomic import write_folder
+from svend.atomic import write_file, write_folder
 from svend.tokens import PAD, SPECIAL_TOKENS
 
 GGUF_PREFIX = "gguf:"
@@ -93,16 +92,8 @@ def file_sha256(file: Path) -> str:
         for block in iter(lambda: f.read(1 << 22), b""):
             digest.update(block)
     memo[str(file)] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest.hexdigest()}
-    _write_json_atomic(memo_file, memo)
+    write_file(memo_file, lambda f: json.dump(memo, f, indent=2))
     return digest.hexdigest()
-
-
-def _write_json_atomic(file: Path, data: Any) -> None:
-    file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, file)
 
 
 def gguf_cache_dir(file: Path) -> Path:
