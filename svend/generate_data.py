@@ -25,9 +25,13 @@ _COMMAND = {"name": "generate"}
 @hydra.main(config_path=str(svend.config.CONF_DIR), config_name="data", version_base="1.3")
 def _hydra_main(cfg: DictConfig) -> None:
     if _COMMAND["name"] == "ingest":
-        from svend.data.ingest import run as ingest
+        from svend.data.ingest import IngestError, run as ingest
 
-        ingest(cfg)
+        try:
+            ingest(cfg)
+        except IngestError as e:  # a bad setting or path: say which, no traceback, usage exit status
+            print(f"svend-data ingest: {e}", file=sys.stderr)
+            sys.exit(2)
     else:
         from svend.data.build import run as build
 

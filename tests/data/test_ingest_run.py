@@ -4,7 +4,6 @@ run, and bad settings refused before any work starts."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -130,9 +129,10 @@ def test_the_config_option_is_a_hydra_package():
 
 
 def test_cli(tmp_path):
-    script = Path(sys.executable).parent / "svend-data"
-    if not script.exists():
-        pytest.skip("the svend-data console script is not installed yet (svend/generate_data.py wires it)")
+    bad = run_cli(["svend-data", "ingest", f"paths.root_dir={tmp_path}", "ingest.codebases=[/no/such/project]"],
+                  cwd=tmp_path, timeout=300)
+    assert bad.returncode == 2 and "svend-data ingest: ingest.codebases[0]: /no/such/project is not a folder" in bad.stderr
+    assert "Traceback" not in bad.stderr
     project = build_codebase(tmp_path)
     result = run_cli(["svend-data", "ingest", f"paths.root_dir={tmp_path}", f"ingest.codebases=[{project}]",
                       f"ingest.chat_exports=[{FIXTURES / 'claude'},{FIXTURES / 'claude_truncated'}]"], cwd=tmp_path, timeout=300)
