@@ -38,13 +38,11 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics.aggregation import CatMetric
 from torchmetrics.functional.classification import binary_accuracy, binary_auroc
 
 from svend.data.classification import NO_GROUP
 from svend.models.heads import HEAD_DIR, HeadedLM, HeadScorer, PooledHead, backbone_record, hidden_size, save_head
-from svend.stages.causal_lm import CausalLM
-from svend.stages.verifier import log_pr_curve
+from svend.stages.classifier import ClassifierStage
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +50,7 @@ REFUSE = "refuse"
 CLASSES = ("refuse", "comply")
 
 
-class SafetyClassifier(CausalLM):
+class SafetyClassifier(ClassifierStage):
     """The safety-classifier LightningModule (module docstring). ``categories`` null: the category
     names come from the data at setup (all splits, sorted), and the head is built then."""
 
@@ -77,13 +75,10 @@ class SafetyClassifier(CausalLM):
             log.info("stage %s starts from %s", name, init_weights(net, init_from))
         names = [REFUSE, *self._category_names(categories, category_weight)]
         model = HeadedLM(net, PooledHead(hidden_size(net), names, dropout), freeze_backbone, trainable_layers)
-        super().__init__(model, optimizer, scheduler, name=name)
+        super().__init__(model, optimizer, scheduler, name, outputs=("logit", "label", "group", "category_hit"))
         self._dropout = dropout
         self.category_weight, self.threshold, self.export_dir = float(category_weight), float(threshold), export_dir
         self.categories_from_data = categories is None and self.category_weight > 0
-        self._val_outputs: dict[int, dict[str, torch.Tensor]] = {}
-        self.collected = nn.ModuleDict({s: nn.ModuleDict({k: CatMetric(nan_strategy="disable") for k in ("logit", "label", "group", "category_hit")})
-                                        for s in ("val", "test")})
 
     @staticmethod
     def _category_names(categories: Sequence[str] | None, weight: float) -> list[str]:
@@ -155,27 +150,7 @@ class SafetyClassifier(CausalLM):
             known = target >= 0
             c["category_hit"].update((logits[:, 1:].argmax(-1) == target)[known].float())
 
-    def validation_step(self, batch, batch_idx):
-        self._eval_step(batch, "val")
-
-    def test_step(self, batch, batch_idx):
-        self._eval_step(batch, "test")
-
-    def on_validation_epoch_end(self):
-        self._report("val")
-
-    def on_test_epoch_end(self):
-        self._report("test")
-
-    def _report(self, split: str) -> None:
-        c = self.collected[split]
-        values = {k: (m.compute() if m.update_called else torch.empty(0)) for k, m in c.items()}
-        for m in c.values():
-            m.reset()
-        if not values["logit"].numel():
-            return
-        if split == "val":  # the end-of-fit export reuses the best step's outputs instead of a new pass
-            self._val_outputs[self.global_step] = {k: v.cpu() for k, v in values.items()}
+    def _report(self, split: str, values: dict[str, torch.Tensor]) -> None:
         report = safety_metrics(values["logit"], values["label"], values["group"].long(), self.trainer.datamodule.groups, self.threshold)
         for key in ("loss", "auroc", "accuracy"):
             if key in report:
@@ -190,20 +165,14 @@ class SafetyClassifier(CausalLM):
             for key in ("precision", "recall", "f1", "fpr", "accuracy"):
                 if stats[key] is not None:
                     self.log(f"{split}/category/{category}/{key}", stats[key], sync_dist=False)
-        log_pr_curve(self, f"{split}/refuse_pr_curve", values["label"], torch.sigmoid(values["logit"]))
+        self.log_pr_curve(f"{split}/refuse_pr_curve", values["label"], torch.sigmoid(values["logit"]))
 
     # -- export ------------------------------------------------------------------------------------
     def on_fit_end(self) -> None:
         """The best checkpoint's head and its validation threshold curve → ``<run>/head/``."""
         if not self.export_dir or not self.trainer.is_global_zero:
             return
-        best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
-        step = self.global_step
-        if best:
-            from svend.runs import load_weights
-
-            load_weights(self, best)
-            step = torch.load(best, map_location="cpu", weights_only=False)["global_step"]
+        best, step = self._load_best()
         dm = self.trainer.datamodule
         files = {}
         if "val" in getattr(dm, "rows", {}):

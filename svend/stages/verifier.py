@@ -37,11 +37,10 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics.aggregation import CatMetric
 from torchmetrics.functional.classification import binary_accuracy, binary_auroc, binary_calibration_error
 
 from svend.models.heads import HEAD_DIR, HeadedLM, HeadScorer, PooledHead, backbone_record, hidden_size, save_head
-from svend.stages.causal_lm import CausalLM
+from svend.stages.classifier import ClassifierStage
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,7 @@ OUTPUTS = ("outcome", "step")
 ECE_BINS = 15
 
 
-class Verifier(CausalLM):
+class Verifier(ClassifierStage):
     """The verifier LightningModule (module docstring). ``net`` is the backbone from ``build_model``."""
 
     def __init__(
@@ -71,10 +70,8 @@ class Verifier(CausalLM):
 
             log.info("stage %s starts from %s", name, init_weights(net, init_from))
         model = HeadedLM(net, PooledHead(hidden_size(net), OUTPUTS, dropout), freeze_backbone, trainable_layers)
-        super().__init__(model, optimizer, scheduler, name=name)
+        super().__init__(model, optimizer, scheduler, name, outputs=("logit", "label", "group", "step_logit", "step_label"))
         self.process_weight, self.threshold, self.export_dir = float(process_weight), float(threshold), export_dir
-        self.collected = nn.ModuleDict({split: _collectors() for split in ("val", "test")})
-        self._val_outputs: dict[int, dict[str, torch.Tensor]] = {}
 
     # -- the model -------------------------------------------------------------------------------
     def forward(self, batch: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -118,27 +115,7 @@ class Verifier(CausalLM):
         c["step_logit"].update(step.detach()[mask])
         c["step_label"].update(batch["step_label"][mask])
 
-    def validation_step(self, batch, batch_idx):
-        self._eval_step(batch, "val")
-
-    def test_step(self, batch, batch_idx):
-        self._eval_step(batch, "test")
-
-    def on_validation_epoch_end(self):
-        self._report("val")
-
-    def on_test_epoch_end(self):
-        self._report("test")
-
-    def _report(self, split: str) -> None:
-        c = self.collected[split]
-        values = {k: (m.compute() if m.update_called else torch.empty(0)) for k, m in c.items()}
-        for m in c.values():
-            m.reset()
-        if not values["logit"].numel():
-            return
-        if split == "val":  # the end-of-fit export reuses the best step's outputs instead of a new pass
-            self._val_outputs[self.global_step] = {k: v.cpu() for k, v in values.items()}
+    def _report(self, split: str, values: dict[str, torch.Tensor]) -> None:
         groups = list(getattr(self.trainer.datamodule, "groups", []))
         metrics = verifier_metrics(values["logit"], values["label"], values["group"].long(), groups, self.threshold,
                                    values["step_logit"], values["step_label"])
@@ -147,20 +124,14 @@ class Verifier(CausalLM):
                 self.log(f"{split}/{key}", value, prog_bar=key in ("loss", "auroc"), sync_dist=False)
         for group, share in metrics["flagged"].items():
             self.log(f"{split}/flagged/{group}", share, sync_dist=False)
-        log_pr_curve(self, f"{split}/pr_curve", values["label"], torch.sigmoid(values["logit"]))
+        self.log_pr_curve(f"{split}/pr_curve", values["label"], torch.sigmoid(values["logit"]))
 
     # -- export ------------------------------------------------------------------------------------
     def on_fit_end(self) -> None:
         """The best checkpoint's head (and its calibration on the validation split) → ``<run>/head/``."""
         if not self.export_dir or not self.trainer.is_global_zero:
             return
-        best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
-        step = self.global_step
-        if best:
-            from svend.runs import load_weights
-
-            load_weights(self, best)
-            step = torch.load(best, map_location="cpu", weights_only=False)["global_step"]
+        best, step = self._load_best()
         dm = self.trainer.datamodule
         files = {}
         if "val" in getattr(dm, "rows", {}):
@@ -183,10 +154,6 @@ class Verifier(CausalLM):
         }
         folder = save_head(self.net, Path(self.export_dir) / HEAD_DIR, meta, files)
         log.info("verifier head and calibration written to %s", folder)
-
-
-def _collectors() -> nn.ModuleDict:
-    return nn.ModuleDict({k: CatMetric(nan_strategy="disable") for k in ("logit", "label", "group", "step_logit", "step_label")})
 
 
 @torch.no_grad()
@@ -254,15 +221,6 @@ def reliability_bins(p: torch.Tensor, label: torch.Tensor, bins: int = ECE_BINS)
                     "mean_score": p[inside].mean().item() if n else None,
                     "fraction_correct": label[inside].mean().item() if n else None})
     return out
-
-
-def log_pr_curve(module, tag: str, label: torch.Tensor, p: torch.Tensor) -> None:
-    """The precision-recall curve into TensorBoard's PR CURVES tab (TensorBoard loggers only)."""
-    from lightning.pytorch.loggers import TensorBoardLogger
-
-    for logger in module.loggers:
-        if isinstance(logger, TensorBoardLogger):
-            logger.experiment.add_pr_curve(tag, label.long().cpu(), p.float().cpu(), global_step=module.global_step)
 
 
 # ---------------------------------------------------------------------------------------------------
