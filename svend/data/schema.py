@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from svend.atomic import write_file
 from svend.tokens import ROLES
@@ -120,32 +120,41 @@ def validate_record(record: Any) -> None:
                 raise ValueError(f"metadata.{key} must be {what}; got {metadata[key]!r}"[:300])
 
 
-def read_jsonl(path: str | os.PathLike) -> list[dict]:
-    """Read and validate a JSONL file of chat records; blank lines are skipped."""
+def iter_jsonl(path: str | os.PathLike, validate: Callable[[Any], None] | None = None, error: type[ValueError] | None = None,
+               what: str = "data file") -> Iterator[tuple[int, dict]]:
+    """``(line number, object)`` for each non-blank line of a JSONL file, each checked by ``validate``
+    (default: a chat record); errors are ``error`` (default `RecordError`) naming ``file:line``."""
+    validate, error = validate or validate_record, error or RecordError
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such data file")
-    records = []
+        raise FileNotFoundError(f"{path}: no such {what}")
     with path.open(encoding="utf-8") as f:
         for lineno, line in enumerate(f, start=1):
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
+                obj = json.loads(line)
             except json.JSONDecodeError as e:
-                raise RecordError(f"{path}:{lineno}: invalid JSON: {e.msg} (column {e.colno})") from None
+                raise error(f"{path}:{lineno}: invalid JSON: {e.msg} (column {e.colno})") from None
             try:
-                validate_record(record)
+                validate(obj)
             except ValueError as e:
-                raise RecordError(f"{path}:{lineno}: {e}") from None
-            records.append(record)
+                raise error(f"{path}:{lineno}: {e}") from None
+            yield lineno, obj
+
+
+def read_jsonl(path: str | os.PathLike) -> list[dict]:
+    """Read and validate a JSONL file of chat records; blank lines are skipped."""
+    records = [record for _, record in iter_jsonl(path)]
     if not records:
         raise RecordError(f"{path}: no records")
     return records
 
 
-def write_jsonl(path: str | os.PathLike, records: Iterable[Mapping[str, Any]]) -> int:
-    """Validate and write records atomically; returns the number written."""
+def write_jsonl(path: str | os.PathLike, records: Iterable[Mapping[str, Any]],
+                validate: Callable[[Any], None] | None = None, error: type[ValueError] | None = None) -> int:
+    """Validate (default: chat records) and write objects atomically; returns the number written."""
+    validate, error = validate or validate_record, error or RecordError
     path = Path(path)
     count = 0
 
@@ -153,9 +162,9 @@ def write_jsonl(path: str | os.PathLike, records: Iterable[Mapping[str, Any]]) -
         nonlocal count
         for count, record in enumerate(records, start=1):
             try:
-                validate_record(record)
+                validate(record)
             except ValueError as e:
-                raise RecordError(f"{path}: record {count}: {e}") from None
+                raise error(f"{path}: record {count}: {e}") from None
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     write_file(path, write)

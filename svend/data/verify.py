@@ -31,12 +31,12 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from tqdm import tqdm
 
 from svend.data.generators.base import strip_volatile
-from svend.data.schema import RecordError, validate_record
+from svend.data.schema import RecordError, iter_jsonl
 from svend.tools.registry import Registry, is_error
 
 MAX_SHOWN = 20
@@ -70,22 +70,6 @@ def jsonl_files(paths: Iterable[str | Path]) -> list[Path]:
         else:
             raise FileNotFoundError(f"{p}: no such file or folder")
     return out
-
-
-def records(path: Path) -> Iterator[tuple[int, dict]]:
-    """``(line number, record)`` for each non-blank line, validated; errors name ``file:line``."""
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                validate_record(record)
-            except json.JSONDecodeError as e:
-                raise RecordError(f"{path}:{lineno}: invalid JSON: {e.msg} (column {e.colno})") from None
-            except ValueError as e:
-                raise RecordError(f"{path}:{lineno}: {e}") from None
-            yield lineno, record
 
 
 def _literals(model: dict) -> list[str]:
@@ -194,7 +178,7 @@ def verify(paths: Iterable[str | Path], registry: Registry, progress: bool = Tru
     total = sum(1 for f in files for line in f.open(encoding="utf-8") if line.strip())
     with tqdm(total=total, desc="verifying", unit="rec", disable=not progress, dynamic_ncols=True) as bar:
         for path in files:
-            for lineno, record in records(path):
+            for lineno, record in iter_jsonl(path):
                 report.records += 1
                 check_record(registry, record, report, f"{path}:{lineno}")
                 bar.update(1)

@@ -18,10 +18,10 @@ never sees half of it.
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 from typing import Any, Iterable, Mapping
+
+from svend.data.schema import iter_jsonl, write_jsonl
 
 KINDS = ("module", "function", "class", "method", "window")
 _FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -61,36 +61,10 @@ def validate_code_sample(sample: Any) -> None:
 
 
 def write_code_samples(path: str | os.PathLike, samples: Iterable[Mapping[str, Any]]) -> int:
-    """Validate and write samples to ``path`` (a file inside a folder being built atomically)."""
-    path = Path(path)
-    count = 0
-    with path.open("w", encoding="utf-8") as f:
-        for count, sample in enumerate(samples, start=1):
-            try:
-                validate_code_sample(sample)
-            except ValueError as e:
-                raise CodeSampleError(f"{path}: record {count}: {e}") from None
-            f.write(json.dumps(sample, ensure_ascii=False) + "\n")
-    return count
+    """Validate and write samples to ``path`` atomically; returns the number written."""
+    return write_jsonl(path, samples, validate_code_sample, CodeSampleError)
 
 
 def read_code_samples(path: str | os.PathLike) -> list[dict]:
     """Read and validate ``code_samples.jsonl``; blank lines are skipped."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such code samples file")
-    samples = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                sample = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise CodeSampleError(f"{path}:{lineno}: invalid JSON: {e.msg} (column {e.colno})") from None
-            try:
-                validate_code_sample(sample)
-            except ValueError as e:
-                raise CodeSampleError(f"{path}:{lineno}: {e}") from None
-            samples.append(sample)
-    return samples
+    return [sample for _, sample in iter_jsonl(path, validate_code_sample, CodeSampleError, "code samples file")]
