@@ -29,9 +29,15 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 def compose_train(overrides: list[str], run_dir: Path):
     """The composed `train` config with Hydra's runtime output dir pointed at ``run_dir``."""
+    return compose_entry_point("train", overrides, run_dir)
+
+
+def compose_entry_point(config_name: str, overrides: list[str], run_dir: Path):
+    """An entry point's composed primary config (``train``, ``eval``, ``serve``, ``data``) as its run
+    sees it: Hydra's runtime output dir pointed at ``run_dir``."""
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(svend.config.CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides, return_hydra_config=True)
+        cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
     with open_dict(cfg):
         cfg.hydra.runtime.output_dir = str(run_dir)
         cfg.hydra.job.num = 0

@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 import svend.config
 from svend.models.memory import plan_from_config
-from tests.conftest import FAST, compose_train
+from tests.conftest import FAST, compose_entry_point, compose_train
 
 CONF = svend.config.CONF_DIR
 # Groups of the other entry points' primary configs (svend-data, svend-eval, svend-serve); train.yaml
@@ -75,14 +75,9 @@ OTHER_CASES = [(g, o) for g in sorted(OTHER_PRIMARY) for o in options(g)]
 
 @pytest.mark.parametrize("group,option", OTHER_CASES, ids=[f"{g}={o}" for g, o in OTHER_CASES])
 def test_other_entry_points_options_compose(group, option, tmp_path):
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    GlobalHydra.instance().clear()
     # eval.yaml composes every task (task.<name>) and eval.tasks picks; the others select one option.
     overrides = [f"paths.root_dir={tmp_path}"] + ([] if group == "task" else [f"{group}={option}"])
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(config_name=OTHER_PRIMARY[group], overrides=overrides)
+    cfg = compose_entry_point(OTHER_PRIMARY[group], overrides, tmp_path)
     OmegaConf.resolve(cfg)
     if group == "task":
         assert option in cfg.task and option in cfg.eval.tasks, f"conf/eval.yaml does not run task {option}"
