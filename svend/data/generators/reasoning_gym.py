@@ -51,7 +51,9 @@ def _expression_trace(name: str):
         dataset, entry = _entry(ctx, name, index)
         expr = entry["metadata"]["expression"]
         t = Trace(ctx, entry["question"])
-        r = t.call("calculator", {"expression": expr.replace(" ", "")}, think(rng, "Exact arithmetic: use the calculator."))
+        # The expression exactly as the question writes it: a small model copies far more reliably than
+        # it rewrites (dropping spaces made it lose signs and terms on the way into the calculator).
+        r = t.call("calculator", {"expression": expr}, think(rng, "Exact arithmetic: use the calculator."))
         value = num(r["result"])
         return _finish(t, dataset, entry, f"{expr} = {value}.", value)
 
