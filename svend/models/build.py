@@ -16,8 +16,8 @@ def fit_vocab(net: nn.Module, tokenizer) -> nn.Module:
     rows = net.get_output_embeddings().weight.shape[0]
     if rows >= len(tokenizer):
         return net
-    if hasattr(net, "resize_token_embeddings"):  # transformers: new rows start at the mean embedding
-        resize_embeddings(net, len(tokenizer))
+    if hasattr(net, "resize_token_embeddings"):  # transformers: new rows from their text's pieces
+        resize_embeddings(net, len(tokenizer), tokenizer)
         return net
     raise ValueError(
         f"the model's vocabulary has {rows} rows but the tokenizer has {len(tokenizer)} tokens: "

@@ -324,19 +324,40 @@ def load_causal_lm(
 
 
 @torch.no_grad()
-def resize_embeddings(model, vocab_size: int) -> None:
-    """Grow input (and untied output) embeddings to ``vocab_size`` rows, new rows = mean of the old
-    rows. Deterministic, unlike transformers' default sampled ``mean_resizing``."""
+def resize_embeddings(model, vocab_size: int, tokenizer=None) -> None:
+    """Grow input (and untied output) embeddings to ``vocab_size`` rows. A new token's row is the mean
+    of the rows of the pieces its text splits into under ``tokenizer`` (``<tool_call>`` → ``<``,
+    ``tool``, ``_``, ``call``, ``>``), else the mean of all old rows. Identical rows for every new token
+    (the plain mean) left ``<tool_call>`` and ``</tool_call>`` tied in the output layer: after a short
+    LoRA run the model opened calls with ``</tool_call>``. Deterministic, unlike transformers' sampled
+    ``mean_resizing``."""
     old = model.get_input_embeddings().weight.shape[0]
     model.resize_token_embeddings(vocab_size, mean_resizing=False)
     inp = model.get_input_embeddings().weight
-    inp[old:] = inp[:old].float().mean(0).to(inp.dtype)
     out = model.get_output_embeddings()
-    if out is not None and out.weight.data_ptr() != inp.data_ptr():
-        out.weight[old:] = out.weight[:old].float().mean(0).to(out.weight.dtype)
-        if getattr(out, "bias", None) is not None:
-            out.bias[old:] = out.bias[:old].float().mean()
+    untied = out is not None and out.weight.data_ptr() != inp.data_ptr()
+    matrices = [inp, out.weight] if untied else [inp]
+    for weight in matrices:
+        weight[old:] = weight[:old].float().mean(0).to(weight.dtype)
+    for row, pieces in _new_token_pieces(tokenizer, old, vocab_size).items():
+        for weight in matrices:
+            weight[row] = weight[pieces].float().mean(0).to(weight.dtype)
+    if untied and getattr(out, "bias", None) is not None:
+        out.bias[old:] = out.bias[:old].float().mean()
     model.config.vocab_size = vocab_size
+
+
+def _new_token_pieces(tokenizer, old: int, new: int) -> dict[int, list[int]]:
+    """``{new token id: ids (< old) its text splits into}`` for the tokens that split into old ones."""
+    if tokenizer is None:
+        return {}
+    out = {}
+    for row in range(old, min(new, len(tokenizer))):
+        text = tokenizer.convert_ids_to_tokens(row)
+        pieces = [i for i in tokenizer(text, add_special_tokens=False, split_special_tokens=True)["input_ids"] if i < old]
+        if pieces:
+            out[row] = pieces
+    return out
 
 
 def embedding_module_names(model) -> tuple[str, str | None, bool]:

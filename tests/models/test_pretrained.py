@@ -137,6 +137,26 @@ def test_resize_is_deterministic_mean_and_keeps_tying(tiny_bases):
         assert a.config.use_cache is False  # packed rows stay block-diagonal (test_adapters)
 
 
+def test_new_token_rows_start_from_their_text_and_differ(tiny_bases):
+    """fit_vocab: ``<tool_call>`` starts at the mean of ``<``, ``tool``, ``_``, ``call``, ``>`` — not the
+    same row as ``</tool_call>``, which a short run then could not tell apart in the output layer."""
+    from svend.models.build import fit_vocab
+
+    tokenizer = load_tokenizer(None, tiny_bases["llama"])
+    net = load_causal_lm(None, tiny_bases["llama"])
+    old = net.get_input_embeddings().weight.shape[0]
+    before = net.get_input_embeddings().weight[:old].clone()
+    fit_vocab(net, tokenizer)
+    emb = net.get_input_embeddings().weight
+    assert torch.equal(emb[:old], before)
+    rows = {t: emb[tokenizer.convert_tokens_to_ids(t)] for t in ("<tool_call>", "</tool_call>", "<think>")}
+    pieces = [i for i in tokenizer("<tool_call>", add_special_tokens=False, split_special_tokens=True)["input_ids"]]
+    assert len(pieces) > 1 and all(i < old for i in pieces)
+    assert torch.allclose(rows["<tool_call>"], before[pieces].mean(0))
+    assert not torch.allclose(rows["<tool_call>"], rows["</tool_call>"])
+    assert not torch.allclose(rows["<think>"], rows["<tool_call>"])
+
+
 def test_linear_target_modules_found_generically(tiny_bases):
     for arch in ("llama", "qwen2"):
         model = load_causal_lm(None, tiny_bases[arch])
