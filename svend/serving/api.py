@@ -85,6 +85,8 @@ class SvendAPI(ls.LitAPI):
             model.to(device)
         model.eval()
         self.tokenizer = tokenizer
+        # Positions the model was trained for; a longer prompt is refused (400) before any decoding.
+        self.context = getattr(getattr(model, "config", None), "max_position_embeddings", None)
         self.registry = instantiate(cfg.tools) if self.builtin_tools and cfg.get("tools") is not None else None
         self.engine = instantiate(cfg.engine)(model=model, tokenizer=tokenizer, registry=self.registry)
         self.engine.progress = False  # no progress bars in a server log
@@ -241,6 +243,10 @@ class SvendAPI(ls.LitAPI):
         segments = render_segments(chat.messages, shown, add_generation_prompt=True)
         prompt_tokens = sum(len(ids) for ids in self.tokenizer([s.text for s in segments],
                                                                add_special_tokens=False)["input_ids"])
+        if self.context and prompt_tokens >= self.context:
+            return [protocol.error_event(RequestError(
+                f"messages: the prompt is {prompt_tokens} tokens (tool specs included) and this model's context is "
+                f"{self.context}; shorten the conversation", "messages", code="context_length_exceeded"))]
         job = Job(chat, chat.messages, shown, names, prompt_tokens)
         if self.gate is not None:
             decision = self.gate.check_input(input_text(chat.messages))

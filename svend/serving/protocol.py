@@ -11,7 +11,8 @@ bad request becomes OpenAI's error shape — HTTP 400, ``{"error": {"message", "
 
 What a request may hold, and what happens to it:
 
-- ``model``: any name is accepted; one model is served and the response's ``model`` names it.
+- ``model``: the served name (``serve.model_name``, what ``/v1/models`` lists) or the alias ``svend``;
+  another name is a 404 ``model_not_found`` (checked by the HTTP side). Empty is accepted.
 - ``messages``: roles system/developer (read as system)/user/assistant/tool; content a string or text
   parts, never empty. Tool messages must answer a call of the assistant message before them, every
   call must be answered before the conversation goes on (OpenAI's rule), and the last message is the

@@ -97,6 +97,9 @@ class SvendOpenAISpec(OpenAISpec):
     async def chat_completion(self, request: Request, background_tasks: BackgroundTasks):
         try:
             chat = protocol.parse_chat_request(protocol.parse_json(await request.body()), self.max_tokens_limit)
+            if chat.model and chat.model not in (self.model_name, "svend"):
+                raise RequestError(f"model: {chat.model!r} is not served here; this server serves {self.model_name!r} "
+                                   "(alias 'svend')", "model", 404, code="model_not_found")
         except RequestError as error:
             return _error_response(error)
 

@@ -48,8 +48,7 @@ def test_startup_health_models_and_banner(server, client):
 
 
 def test_builtin_calculator_runs_server_side(client):
-    # Any model name is accepted; the response names the model that answered.
-    out = client.chat.completions.create(model="gpt-4o", messages=user("What is 17 * 23?"))
+    out = client.chat.completions.create(model="svend", messages=user("What is 17 * 23?"))
     assert out.model == "svend" and out.object == "chat.completion"
     choice = out.choices[0]
     assert choice.finish_reason == "stop" and choice.message.content == SUMS["What is 17 * 23?"][1]
@@ -168,6 +167,37 @@ def test_the_openai_client_raises_the_message(client):
     with pytest.raises(openai.BadRequestError, match=r"messages\[1\].tool_call_id"):
         client.chat.completions.create(model="svend", messages=[
             *user("Weather in Oslo?"), {"role": "tool", "tool_call_id": "call_9", "content": "{}"}])
+
+
+def test_only_the_served_name_and_the_alias_are_answered(server, client):
+    r = httpx.post(f"{server.base_url}/chat/completions", json={"model": "gpt-4o", "messages": user("Say hello.")}, timeout=60)
+    assert r.status_code == 404 and r.json()["error"]["param"] == "model" and "gpt-4o" in r.json()["error"]["message"]
+    with pytest.raises(openai.NotFoundError, match="not served here"):
+        client.chat.completions.create(model="llama", messages=user("Say hello."))
+    assert client.chat.completions.create(model="svend", messages=user("Say hello.")).choices[0].message.content == HELLO
+
+
+def test_a_prompt_longer_than_the_context_is_refused_and_the_server_goes_on(server, client):
+    long = user("word " * 3000)  # the tiny model's context is 1024 positions
+    for stream in (False, True):
+        r = httpx.post(f"{server.base_url}/chat/completions", json={"model": "svend", "messages": long, "stream": stream},
+                       timeout=120)
+        assert r.status_code == 400, r.text
+        error = r.json()["error"]
+        assert error["param"] == "messages" and error["code"] == "context_length_exceeded" and "1024" in error["message"]
+    assert client.chat.completions.create(model="svend", messages=user("Say hello.")).choices[0].message.content == HELLO
+
+
+def test_clients_that_hang_up_mid_stream_free_their_slots(server, client):
+    """More abandoned streams than the batch has rows: if a slot leaked, the next request would hang."""
+    body = {"model": "svend", "messages": user("Tell me a story."), "stream": True, "max_tokens": 400}
+    for _ in range(6):
+        with httpx.stream("POST", f"{server.base_url}/chat/completions", json=body, timeout=60) as r:
+            assert r.status_code == 200
+            next(r.iter_lines())  # the first event arrived; now hang up
+    answer = openai.OpenAI(base_url=server.base_url, api_key="none", max_retries=0, timeout=120).chat.completions.create(
+        model="svend", messages=user("Say hello."))
+    assert answer.choices[0].message.content == HELLO
 
 
 def test_batched_requests_each_get_their_own_answer(server):
