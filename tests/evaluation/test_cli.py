@@ -9,38 +9,20 @@ conversations (so its scores are known: 1.0), and on SmolLM2 as the docs' comman
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import OmegaConf, open_dict
+from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import svend.config
 from svend.evaluate import evaluate_from_config
 from svend.tokens import format_tool_call, train_bpe_tokenizer
 from svend.tools.orchestrator import run_tool_calls
-from tests.conftest import run_cli
+from tests.conftest import compose_entry_point, one_thread, run_cli
 from tests.evaluation.completions import DATA, KINDS
-
-
-def compose_eval_run(overrides: list[str], run_dir: Path):
-    """The composed ``eval`` config with Hydra's runtime output dir at ``run_dir`` (as in a real run)."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(svend.config.CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="eval", overrides=overrides, return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.hydra.runtime.output_dir = str(run_dir)
-        cfg.hydra.job.num = 0
-    HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):
-        del cfg["hydra"]
-    return cfg
 
 
 def scalars(folder: Path) -> dict[str, float]:
@@ -58,18 +40,6 @@ def tiny_llama(tokenizer, hidden: int = 32) -> torch.nn.Module:
                                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
                                         max_position_embeddings=8192, eos_token_id=tokenizer.eos_token_id,
                                         pad_token_id=tokenizer.pad_token_id))
-
-
-@contextmanager
-def one_thread():
-    """Tiny models run fastest on one thread: their matmuls are too small to split, and a second thread
-    spin-waiting on a busy machine costs several times over."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def check_run_folder(run_dir: Path, label: str, tasks: list[str]) -> dict:
@@ -94,9 +64,9 @@ def test_evaluate_from_config_writes_the_run_folder(tmp_path, data_dir, capsys):
     tokenizer.save_pretrained(export)
     run_dir = tmp_path / "run"
     tasks = ["chain_sum", "tool_calls", "safety", "humaneval"]
-    cfg = compose_eval_run([f"checkpoint={export}", f"eval.tasks=[{','.join(tasks)}]", "eval.limit=4",
-                            f"paths.data_dir={data_dir}", "eval.recipe=fixture", "engine.max_new_tokens=6",
-                            "engine.progress=false", "tools.isolation=none"], run_dir)
+    cfg = compose_entry_point("eval", [f"checkpoint={export}", f"eval.tasks=[{','.join(tasks)}]", "eval.limit=4",
+                                       f"paths.data_dir={data_dir}", "eval.recipe=fixture", "engine.max_new_tokens=6",
+                                       "engine.progress=false", "tools.isolation=none"], run_dir)
     with one_thread():
         metrics = evaluate_from_config(cfg)
     assert {task: values["n"] for task, values in metrics.items()} == {task: 4 for task in tasks}

@@ -16,7 +16,6 @@ Two model families, because the engine drives their KV caches differently: a Hug
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -27,6 +26,7 @@ from svend.data.schema import write_jsonl
 from svend.tokens import train_bpe_tokenizer
 from svend.tools.orchestrator import run_tool_calls
 from svend.tools.registry import FAMILIES, build_registry
+from tests.conftest import one_thread
 
 WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "Weather now.",
                                             "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}
@@ -118,18 +118,6 @@ def _build(kind: str, vocab: int) -> torch.nn.Module:
 
     return SvendDecoder(SvendConfig(vocab_size=vocab, d_model=64, n_layers=2, n_heads=4, n_kv_heads=2, d_ff=128,
                                     max_seq_len=1024))
-
-
-@contextmanager
-def one_thread():
-    """Tiny models run fastest on one thread: their matmuls are too small to split, and a second
-    OpenMP thread spin-waiting on a busy machine costs 5-10x (measured: 70 training steps 2 s vs 17 s CPU)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,9 @@ from svend.inference.loading import load_for_inference
 from svend.models import adapters
 from svend.models.pretrained import load_causal_lm
 from svend.models.transformer import SvendConfig, SvendDecoder
+from tests.conftest import one_thread
 
-from .conftest import one_thread, train, user
+from .conftest import train, user
 
 
 def logits(model, tokenizer) -> torch.Tensor:
