@@ -42,16 +42,38 @@ class ClassifierStage(CausalLM):
     def on_test_epoch_end(self):
         self._finish_epoch("test")
 
-    def _finish_epoch(self, split: str) -> None:
+    def _collected_values(self, split: str) -> dict[str, torch.Tensor]:
+        """The outputs ``_eval_step`` collected for ``split``, concatenated; the collectors are reset."""
         c = self.collected[split]
         values = {k: (m.compute() if m.update_called else torch.empty(0)) for k, m in c.items()}
         for m in c.values():
             m.reset()
+        return values
+
+    def _finish_epoch(self, split: str) -> None:
+        values = self._collected_values(split)
         if not values["logit"].numel():
             return
         if split == "val":  # the end-of-fit export reuses the best step's outputs instead of a new pass
             self._val_outputs[self.global_step] = {k: v.cpu() for k, v in values.items()}
         self._report(split, values)
+
+    @torch.no_grad()
+    def _best_val_outputs(self, step: int) -> dict[str, torch.Tensor] | None:
+        """Validation outputs at ``step`` (the best checkpoint's, already loaded) for the export: kept from
+        that validation, or — when it ran in another process (a resumed run) — collected again by running
+        ``_eval_step`` over the validation split. None without validation data."""
+        dm = self.trainer.datamodule
+        if "val" not in getattr(dm, "rows", {}):
+            return None
+        if step in self._val_outputs:
+            return self._val_outputs[step]
+        was_training = self.training
+        self.eval()
+        for batch in dm.predict_loader("val"):
+            self._eval_step({k: v.to(self.device) for k, v in batch.items()}, "val")
+        self.train(was_training)
+        return {k: v.cpu() for k, v in self._collected_values("val").items()}
 
     def _load_best(self) -> tuple[str, int]:
         """Reload the best checkpoint's weights, if there is one: (its path or "", its global step)."""

@@ -175,12 +175,9 @@ class SafetyClassifier(ClassifierStage):
         best, step = self._load_best()
         dm = self.trainer.datamodule
         files = {}
-        if "val" in getattr(dm, "rows", {}):
-            saved = self._val_outputs.get(step)
-            if saved is not None:
-                logit, label, group = saved["logit"], saved["label"], saved["group"].long()
-            else:  # the best step's validation is not in this process (a resumed run): run it again
-                logit, label, group = self._predict(dm.predict_loader("val"))
+        outputs = self._best_val_outputs(step)
+        if outputs is not None:
+            logit, label, group = outputs["logit"], outputs["label"], outputs["group"].long()
             p = torch.sigmoid(logit)
             files["threshold_curve.json"] = {
                 "split": "val",
@@ -200,19 +197,6 @@ class SafetyClassifier(ClassifierStage):
         }
         folder = save_head(self.net, Path(self.export_dir) / HEAD_DIR, meta, files)
         log.info("safety classifier head and threshold curve written to %s", folder)
-
-    @torch.no_grad()
-    def _predict(self, loader) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        was_training = self.training
-        self.eval()
-        logits, labels, groups = [], [], []
-        for batch in loader:
-            batch = {k: v.to(self.device) for k, v in batch.items()}
-            logits.append(self(batch)[:, 0].cpu())
-            labels.append(batch["label"].cpu())
-            groups.append(batch["group"].cpu())
-        self.train(was_training)
-        return torch.cat(logits), torch.cat(labels), torch.cat(groups)
 
 
 def _rates(tp: int, fp: int, fn: int, tn: int) -> dict[str, float | int | None]:

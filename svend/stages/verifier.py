@@ -134,13 +134,10 @@ class Verifier(ClassifierStage):
         best, step = self._load_best()
         dm = self.trainer.datamodule
         files = {}
-        if "val" in getattr(dm, "rows", {}):
-            saved = self._val_outputs.get(step)
-            if saved is not None:
-                logit, label, group, step_logit, step_label = (saved[k] for k in ("logit", "label", "group", "step_logit", "step_label"))
-                group = group.long()
-            else:  # the best step's validation is not in this process (a resumed run): run it again
-                logit, label, group, step_logit, step_label = _predict(self, dm.predict_loader("val"))
+        outputs = self._best_val_outputs(step)
+        if outputs is not None:
+            logit, label, group, step_logit, step_label = (outputs[k] for k in ("logit", "label", "group", "step_logit", "step_label"))
+            group = group.long()
             report = verifier_metrics(logit, label, group, dm.groups, self.threshold, step_logit, step_label)
             report["bins"] = reliability_bins(torch.sigmoid(logit), label)
             files["calibration.json"] = {"split": "val", "checkpoint": best or None, **report}
@@ -154,22 +151,6 @@ class Verifier(ClassifierStage):
         }
         folder = save_head(self.net, Path(self.export_dir) / HEAD_DIR, meta, files)
         log.info("verifier head and calibration written to %s", folder)
-
-
-@torch.no_grad()
-def _predict(module: Verifier, loader) -> tuple[torch.Tensor, ...]:
-    was_training = module.training
-    module.eval()
-    parts: dict[str, list[torch.Tensor]] = {k: [] for k in ("logit", "label", "group", "step_logit", "step_label")}
-    for batch in loader:
-        batch = {k: v.to(module.device) for k, v in batch.items()}
-        outcome, step = module(batch)
-        mask = batch["step_label"] >= 0
-        for key, value in (("logit", outcome), ("label", batch["label"]), ("group", batch["group"]),
-                           ("step_logit", step[mask]), ("step_label", batch["step_label"][mask])):
-            parts[key].append(value.cpu())
-    module.train(was_training)
-    return tuple(torch.cat(parts[k]) for k in ("logit", "label", "group", "step_logit", "step_label"))
 
 
 def verifier_metrics(
