@@ -93,7 +93,10 @@ def test_router(registry):
     assert registry.route("Solve x^2 - 5x + 6 = 0")[0] == "math"
     assert registry.route("Do I charge VAT on this invoice to a German company?")[0] == "checklist"
     assert registry.route("Write a python function that reverses a string")[0] == "code"
-    assert registry.route("hello there") == ["calculator", "math"]
+    # No rule matches: a word problem (it has a number) gets the default families, small talk no tools.
+    assert registry.route("Ann has 3 boxes of 12 eggs. How many eggs does she have?") == ["calculator", "math"]
+    assert registry.route("hello there") == []
+    assert registry.tools_for("Why is the sky blue?") == []
 
 
 def test_tools_for_picks_few_relevant_tools(registry):
