@@ -48,14 +48,16 @@ def evaluate_from_config(cfg: DictConfig) -> dict[str, dict[str, float]]:
     from svend.inference.loading import load_for_inference
 
     run_dir = Path(cfg.paths.run_dir)
-    tasks = build_tasks(cfg.task, list(cfg.eval.tasks))
+    # One gate: the safety task scores with it, and the code the model sends to the sandbox passes it.
+    gate = instantiate(cfg.safety) if cfg.get("safety") is not None else None
+    tasks = build_tasks(cfg.task, list(cfg.eval.tasks), shared={"gate": gate})
     problems = select_problems(tasks, cfg.eval.limit, cfg.eval.seed)
     log.info("problems: %s", ", ".join(f"{name} {len(p)}" for name, p in problems.items()))
 
     model, tokenizer, description = load_for_inference(
         checkpoint=cfg.checkpoint, model_cfg=None if cfg.checkpoint else cfg.model, dtype=cfg.eval.dtype)
     label = model_label(cfg)
-    registry = instantiate(cfg.tools)
+    registry = instantiate(cfg.tools).screen_with(gate)
     writer = SummaryWriter(log_dir=str(run_dir / "tensorboard"))
     try:
         engine = instantiate(cfg.engine)(model=model, tokenizer=tokenizer, registry=registry)

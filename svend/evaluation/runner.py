@@ -29,8 +29,11 @@ from svend.evaluation.task import Task
 _LABEL = re.compile(r"^[A-Za-z0-9_.+-]+$")
 
 
-def build_tasks(task_cfgs: Mapping[str, Any], names: Sequence[str]) -> dict[str, Task]:
-    """Instantiate the named tasks of the ``task`` config group (``task.<name>`` nodes)."""
+def build_tasks(task_cfgs: Mapping[str, Any], names: Sequence[str], shared: Mapping[str, Any] | None = None
+                ) -> dict[str, Task]:
+    """Instantiate the named tasks of the ``task`` config group (``task.<name>`` nodes). ``shared``
+    holds objects built once by the caller (``{"gate": gate}``) and given to every task whose config
+    sets that key (``task.safety.gate=null`` keeps it out), instead of each task building its own copy (a classifier loaded twice)."""
     if isinstance(names, str):
         names = [names]
     if not names:
@@ -41,7 +44,8 @@ def build_tasks(task_cfgs: Mapping[str, Any], names: Sequence[str]) -> dict[str,
                          f"known (conf/task/): {', '.join(task_cfgs)}")
     tasks = {}
     for name in names:
-        task = instantiate(task_cfgs[name], name=name, _convert_="all")  # plain dicts and lists, not OmegaConf nodes
+        given = {key: value for key, value in (shared or {}).items() if task_cfgs[name].get(key) is not None}
+        task = instantiate(task_cfgs[name], name=name, _convert_="all", **given)  # plain dicts and lists, not OmegaConf nodes
         if not isinstance(task, Task):
             raise TypeError(f"task.{name} built a {type(task).__name__}, not a svend.evaluation.task.Task")
         tasks[name] = task

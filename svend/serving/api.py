@@ -11,7 +11,8 @@ turns requests into the protocol events ``svend.serving.spec`` makes responses o
    name (the engine would run the built-in, not return the call) — that is a 400.
 2. input check: a refused request is answered with the gate's short refusal (HTTP 200, ``svend.safety``
    says why), and the model never sees it.
-3. generation: built-in calls run inside the engine's loop; a call of a client tool ends it with
+3. generation: built-in calls run inside the engine's loop (code for the sandbox passes
+   ``gate.check_code`` first: ``Registry.screen_with``); a call of a client tool ends it with
    ``finish_reason: "tool_calls"`` and the calls go back to the client.
 4. output check (``svend.serving.guard``): a refusal replaces the answer, PII is redacted; streamed
    text is released only after it passed.
@@ -91,6 +92,8 @@ class SvendAPI(ls.LitAPI):
         self.engine = instantiate(cfg.engine)(model=model, tokenizer=tokenizer, registry=self.registry)
         self.engine.progress = False  # no progress bars in a server log
         self.gate = instantiate(cfg.safety) if cfg.get("safety") is not None else None
+        if self.registry is not None:
+            self.registry.screen_with(self.gate)  # code the model sends to the sandbox passes the gate first
         log.info("model ready on %s (%s): %s", device, self.dtype, self.description)
 
     # ------------------------------------------------------------------------------------------------

@@ -215,4 +215,4 @@ def tools(**config: object) -> list[Tool]:
         "Run a Python 3 snippet in a sandbox (no network, no files kept) and get its exit code, stdout and stderr.",
         params({"code": string("Python source; print what you want to see", MAX_CODE)},
                {"timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": settings.timeout_s}}),
-        run, family="code", isolated=False, time_limit_s=settings.timeout_s + 5)]
+        run, family="code", isolated=False, time_limit_s=settings.timeout_s + 5, screen="code")]

@@ -94,6 +94,9 @@ class Tool:
     family: str
     isolated: bool = True
     time_limit_s: float | None = None
+    # The argument a safety gate reads before the call runs (``Registry.screen_with``): the code
+    # sandbox's ``code``. None: the tool's input is not screened.
+    screen: str | None = None
     validator: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -184,6 +187,7 @@ class Registry:
         self._worker_spec = dict(worker_spec or {})
         self._worker_memory_mb = worker_memory_mb
         self._worker = None
+        self.gate = None
 
     def __len__(self) -> int:
         return len(self.tools)
@@ -228,9 +232,19 @@ class Registry:
                 ranked.append((-overlap, rank, order, name))
         return [self.tools[name].spec() for *_, name in sorted(ranked)[:max_tools]]
 
+    def screen_with(self, gate: Any) -> Registry:
+        """Pass the input of every screened tool (``Tool.screen``: the code sandbox) through
+        ``gate.check_code`` before it runs — the safety gate *in addition to* the sandbox. A refused
+        call returns ``{"error": {"type": "refused", "message": <the gate's refusal>, "category",
+        "reasons"}}`` and never reaches the sandbox. ``None`` switches screening off."""
+        if gate is not None and not callable(getattr(gate, "check_code", None)):
+            raise TypeError(f"screen_with: {type(gate).__name__} has no check_code(source) method")
+        self.gate = gate
+        return self
+
     def call(self, name: str, arguments: Mapping[str, Any] | str | None = None) -> dict:
-        """Validate and run one call. Returns the tool's result dict or ``{"error": {...}}``; never
-        raises."""
+        """Validate, screen (``screen_with``) and run one call. Returns the tool's result dict or
+        ``{"error": {...}}``; never raises."""
         try:
             tool = self.tools.get(name) if isinstance(name, str) else None
             if tool is None:
@@ -240,6 +254,12 @@ class Registry:
             problem = next(iter(sorted(tool.validator.iter_errors(args), key=lambda e: list(e.path))), None)
             if problem is not None:
                 return error("invalid_arguments", f"{name}: {_schema_message(problem)}")
+            if tool.screen and self.gate is not None:
+                decision = self.gate.check_code(args[tool.screen])
+                if decision.refused:
+                    refused = error("refused", decision.refusal)
+                    refused["error"].update(category=decision.category, reasons=list(decision.reasons))
+                    return refused
             if tool.isolated and self.isolation == "process":
                 return self._worker_call(tool, args)
             return run_local(tool, args)
