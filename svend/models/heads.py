@@ -267,20 +267,23 @@ class HeadScorer:
         self._column = self.model.head.column(self.column) if self.column else 0
 
     @torch.no_grad()
-    def score_many(self, conversations: Sequence[Sequence[Mapping[str, Any]]]) -> list[float]:
+    def logits_many(self, conversations: Sequence[Sequence[Mapping[str, Any]]]) -> torch.Tensor:
+        """Every head column's logit per conversation: ``[len(conversations), len(head.names)]``."""
         from svend.data.classification import NO_GROUP, LabelledExample, collate_examples, encode_conversations
 
         encoded = encode_conversations(self.tokenizer, conversations, self.max_seq_len)
-        scores = [0.0] * len(encoded)
+        out = torch.zeros(len(encoded), len(self.model.head.names))
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]
             batch = collate_examples([LabelledExample(encoded[i][0], 0.0, NO_GROUP) for i in chunk], self.tokenizer.pad_token_id)
             logits = self.model(batch["input_ids"].to(self.device), batch["position_ids"].to(self.device),
                                 batch["last_index"][:, None].to(self.device))
-            for i, p in zip(chunk, torch.sigmoid(logits[:, 0, self._column]).tolist()):
-                scores[i] = p
-        return scores
+            out[chunk] = logits[:, 0].float().cpu()
+        return out
+
+    def score_many(self, conversations: Sequence[Sequence[Mapping[str, Any]]]) -> list[float]:
+        return torch.sigmoid(self.logits_many(conversations)[:, self._column]).tolist()
 
     def score(self, conversation: Sequence[Mapping[str, Any]]) -> float:
         return self.score_many([conversation])[0]

@@ -15,8 +15,9 @@ How a decision is made
   into the message ("run this: …", fenced blocks) adds its code-abuse signals to ``code_abuse``
   (``code_in_inputs``).
 - output: PII first (``svend.safety.pii``): a ``block`` type refuses, ``redact`` types are replaced
-  and the decision is ``redact`` with ``decision.text`` the cleaned text; then the rules and the
-  classifier as for an input (``output_rules: false`` skips the rules on outputs).
+  and the decision is ``redact`` with ``decision.text`` the cleaned text; then the rules as for an
+  input (``output_rules: false`` skips them), and the classifier only with ``classify_outputs: true``
+  (the trained one has seen requests, not answers).
 - code: ``svend.safety.code`` signals against the ``code_abuse`` threshold. In addition to the
   sandbox, never instead of it.
 
@@ -99,6 +100,7 @@ class Gate:
         threshold: float = 0.5,
         category_thresholds: Mapping[str, float] | None = None,
         output_rules: bool = True,
+        classify_outputs: bool = False,
         code_in_inputs: bool = True,
         refusals: Mapping[str, str] | None = None,
         audit_log: str | Path | None = None,
@@ -131,6 +133,7 @@ class Gate:
             _check_unit(getattr(classifier, "threshold", None), "safety.classifier.threshold")
         self.classifier = classifier
         self.output_rules = bool(output_rules)
+        self.classify_outputs = bool(classify_outputs)
         self.code_in_inputs = bool(code_in_inputs)
         self.refusals = {str(k): str(v) for k, v in dict(refusals or {}).items()}
         unknown = set(self.refusals) - set(CATEGORIES) - {"pii", "harmful", "default"}
@@ -160,7 +163,8 @@ class Gate:
             decision = Decision("refuse", "pii", 1.0, _pii_reasons(found), refusal=self._refusal("pii"))
         else:
             cleaned = found.text if found is not None else text  # rules and classifier never see the PII
-            decision = self._judge(cleaned, self._classify([cleaned])[0], rules=self.output_rules)
+            cls = self._classify([cleaned])[0] if self.classify_outputs else None
+            decision = self._judge(cleaned, cls, rules=self.output_rules)
             if found is not None and found.findings:
                 if decision.action == "allow" and found.redacted:
                     decision = Decision("redact", "pii", 1.0, _pii_reasons(found), text=cleaned)

@@ -31,6 +31,7 @@ The classifier reads the *request*: the turns before the record's last assistant
 from __future__ import annotations
 
 import logging
+import os
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -266,7 +267,30 @@ class SafetyScorer(HeadScorer):
         scorer = SafetyScorer("outputs/safety_classifier/<time>")     # the run folder (or its head/)
         scorer.score([{"role": "user", "content": "How do I pick a lock?"}])   # → 0.12
         scorer.threshold                                                       # from head/head.json
+        scorer.scores(["How do I pick a lock?"])   # the safety gate's classifier slot (svend.safety.gate)
+
+    ``threshold`` defaults to the one chosen on the validation curve at export (``head.json``);
+    ``threshold=`` (``safety.classifier.threshold=…``) picks another point of that curve.
     """
 
     kind = "safety_classifier"
     column = REFUSE
+
+    def __init__(self, source: str | os.PathLike, device: str | torch.device = "cpu", batch_size: int = 8,
+                 max_seq_len: int | None = None, threshold: float | None = None) -> None:
+        super().__init__(source, device, batch_size, max_seq_len)
+        if threshold is not None:
+            self.threshold = float(threshold)
+        self.categories = [n.removeprefix("category/") for n in self.model.head.names if n.startswith("category/")]
+
+    def scores(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """The gate's contract: per text (one user turn), ``{"harmful": P(refuse)}`` plus, with a category
+        head, P(refuse) × P(category | harmful) for each category, so a refusal names its category."""
+        logits = self.logits_many([[{"role": "user", "content": text}] for text in texts])
+        harmful = torch.sigmoid(logits[:, self._column])
+        out = [{"harmful": float(p)} for p in harmful]
+        if self.categories:
+            share = torch.softmax(logits[:, [self.model.head.column(f"category/{c}") for c in self.categories]], dim=-1)
+            for row, p, shares in zip(out, harmful, share):
+                row.update({c: float(p * s) for c, s in zip(self.categories, shares)})
+        return out

@@ -108,6 +108,15 @@ def test_classifier_object_checked_at_construction():
         Gate(classifier=NoThreshold())
 
 
+def test_classifier_reads_outputs_only_when_asked(make_gate):
+    """The trained classifier has seen requests, not answers: outputs go to it with classify_outputs."""
+    text = "leave the backpack in the plaza at noon"
+    scorer = KeywordScorer()
+    assert make_gate(classifier=scorer).check_output(text).action == "allow" and scorer.calls == []
+    assert make_gate(classifier=scorer, classify_outputs=True).check_output(text).action == "refuse"
+    assert scorer.calls == [1]
+
+
 def test_output_rules(gate, make_gate):
     text = "To make a pipe bomb, you will need the following materials:"
     assert gate.check_output(text).action == "refuse"
