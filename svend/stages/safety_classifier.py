@@ -20,8 +20,10 @@ accuracy, the category head's accuracy, and the PR curve.
 
 At the end of fit the best weights' head goes to ``<run>/head/`` together with
 ``threshold_curve.json``: for every distinct validation score, the precision, recall and FPR of
-"refuse" if that score were the threshold, so the safety gate picks its own operating point (e.g. the
-highest recall at FPR ≤ 5 %) without rerunning anything. `SafetyScorer` reloads the classifier from
+"refuse" if that score were the threshold. ``head.json``'s ``threshold`` — what the safety gate refuses
+at — is the curve's point with the highest recall at FPR ≤ ``stage.max_fpr`` (5 % over-refusal by
+default; null: ``stage.threshold``); another point can be picked later without rerunning anything
+(``safety.classifier.threshold=…``). `SafetyScorer` reloads the classifier from
 the run folder alone and scores requests (what the safety gate calls).
 
 The classifier reads the *request*: the turns before the record's last assistant answer
@@ -68,6 +70,7 @@ class SafetyClassifier(ClassifierStage):
         categories: Sequence[str] | None = None,
         dropout: float = 0.0,
         threshold: float = 0.5,
+        max_fpr: float | None = 0.05,
         export_dir: str | None = None,
     ) -> None:
         if init_from:
@@ -80,6 +83,9 @@ class SafetyClassifier(ClassifierStage):
         self._dropout = dropout
         self.category_weight, self.threshold, self.export_dir = float(category_weight), float(threshold), export_dir
         self.categories_from_data = categories is None and self.category_weight > 0
+        if max_fpr is not None and not 0 <= max_fpr < 1:
+            raise ValueError(f"stage.max_fpr: must be in [0, 1) or null, got {max_fpr!r}")
+        self.max_fpr = max_fpr
 
     @staticmethod
     def _category_names(categories: Sequence[str] | None, weight: float) -> list[str]:
@@ -176,22 +182,30 @@ class SafetyClassifier(ClassifierStage):
         best, step = self._load_best()
         dm = self.trainer.datamodule
         files = {}
+        threshold, rule = self.threshold, {"rule": "stage.threshold"}
         outputs = self._best_val_outputs(step)
         if outputs is not None:
             logit, label, group = outputs["logit"], outputs["label"], outputs["group"].long()
-            p = torch.sigmoid(logit)
+            curve = threshold_curve(torch.sigmoid(logit), label)
+            if self.max_fpr is not None:
+                point = operating_point(curve, self.max_fpr)
+                threshold = point["threshold"]
+                rule = {"rule": f"highest validation recall at FPR <= {self.max_fpr:g} (stage.max_fpr)",
+                        **{k: point[k] for k in ("recall", "fpr", "precision")}}
             files["threshold_curve.json"] = {
                 "split": "val",
                 "checkpoint": best or None,
                 "positive_class": REFUSE,
-                "metrics_at_threshold": safety_metrics(logit, label, group, dm.groups, self.threshold),
-                "curve": threshold_curve(p, label),
+                "chosen": {"threshold": threshold, **rule},
+                "metrics_at_threshold": safety_metrics(logit, label, group, dm.groups, threshold),
+                "curve": curve,
             }
         meta = {
             "kind": "safety_classifier",
             "stage": self.hparams.name,
             "max_seq_len": dm.max_seq_len,
-            "threshold": self.threshold,
+            "threshold": threshold,        # what SafetyScorer (the safety gate) refuses at
+            "threshold_rule": rule,
             "classes": list(CLASSES),
             "categories": self.categories,
             "backbone": backbone_record(self.net.backbone, Path(self.export_dir), best),
@@ -253,11 +267,22 @@ def threshold_curve(p: torch.Tensor, label: torch.Tensor) -> list[dict[str, floa
     for i in torch.nonzero(last_of_value).flatten().tolist():
         t, f = int(tp[i]), int(fp[i])
         rates = _rates(t, f, positives - t, negatives - f)
-        curve.append({"threshold": round(p[i].item(), 6), **{k: rates[k] for k in ("precision", "recall", "fpr", "tp", "fp", "fn", "tn")}})
+        # Full precision: a rounded threshold could sit above the score it came from and refuse one fewer.
+        curve.append({"threshold": p[i].item(), **{k: rates[k] for k in ("precision", "recall", "fpr", "tp", "fp", "fn", "tn")}})
     if not curve or curve[-1]["threshold"] > 0:
         rates = _rates(positives, negatives, 0, 0)
         curve.append({"threshold": 0.0, **{k: rates[k] for k in ("precision", "recall", "fpr", "tp", "fp", "fn", "tn")}})
     return curve
+
+
+def operating_point(curve: Sequence[Mapping[str, Any]], max_fpr: float) -> Mapping[str, Any]:
+    """The curve entry with the highest recall whose FPR (over-refusal) is at most ``max_fpr``; among
+    equal recalls the highest threshold. The last entry refuses everything, the first refuses only the
+    top score: when even that is over ``max_fpr``, the first (strictest) entry."""
+    allowed = [c for c in curve if c["fpr"] is not None and c["fpr"] <= max_fpr]
+    if not allowed:
+        return curve[0]
+    return max(allowed, key=lambda c: (c["recall"] or 0.0, c["threshold"]))
 
 
 class SafetyScorer(HeadScorer):

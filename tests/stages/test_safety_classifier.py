@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from svend.data.schema import read_jsonl
-from svend.stages.safety_classifier import SafetyScorer
+from svend.stages.safety_classifier import SafetyScorer, operating_point
 from svend.train import train
 from tests.conftest import FAST, compose_train, run_cli
 from tests.stages.conftest import data_overrides, read_json
@@ -38,8 +38,12 @@ def test_safety_classifier_learns_reports_and_writes_the_threshold_curve(safety_
     assert curve["positive_class"] == "refuse" and len(points) >= 2
     assert [p["recall"] for p in points] == sorted(p["recall"] for p in points)  # lower threshold, more refused
     assert points[-1] == {**points[-1], "threshold": 0.0, "recall": 1.0, "fpr": 1.0}
+    # The exported threshold: the highest validation recall at over-refusal <= stage.max_fpr (0.05).
+    chosen = curve["chosen"]
+    assert meta["threshold"] == chosen["threshold"] and chosen["fpr"] <= 0.05
+    assert chosen["recall"] == max(p["recall"] for p in points if p["fpr"] <= 0.05)
     at = curve["metrics_at_threshold"]
-    assert at["classes"]["refuse"]["f1"] == pytest.approx(metrics["val/refuse/f1"], abs=1e-6)
+    assert at["threshold"] == chosen["threshold"] and at["classes"]["refuse"]["recall"] == pytest.approx(chosen["recall"])
 
     # The reloaded scorer gives the scores the curve was computed from.
     scorer = SafetyScorer(run)
@@ -49,6 +53,15 @@ def test_safety_classifier_learns_reports_and_writes_the_threshold_curve(safety_
     refused = p >= scorer.threshold
     assert int((refused & labels).sum()) == at["classes"]["refuse"]["tp"]
     assert int((refused & ~labels).sum()) == at["classes"]["refuse"]["fp"]
+
+
+def test_operating_point_is_the_best_recall_within_the_fpr_budget():
+    curve = [{"threshold": 0.9, "recall": 0.5, "fpr": 0.0}, {"threshold": 0.7, "recall": 0.8, "fpr": 0.04},
+             {"threshold": 0.6, "recall": 0.8, "fpr": 0.05}, {"threshold": 0.4, "recall": 0.9, "fpr": 0.2},
+             {"threshold": 0.0, "recall": 1.0, "fpr": 1.0}]
+    assert operating_point(curve, 0.05)["threshold"] == 0.7   # equal recall: the stricter threshold
+    assert operating_point(curve, 0.25)["threshold"] == 0.4
+    assert operating_point(curve[3:], 0.05)["threshold"] == 0.4  # nothing within budget: the strictest point
 
 
 def test_explicit_categories_and_no_category_head(safety_files, tmp_path):
