@@ -9,7 +9,8 @@ reasoning_gym.py  basic_arithmetic, chain_sum, gsm_symbolic, simple_equations, p
 tool_calls.py     tool-call correctness on held-out tool traces
 clarification.py  asks when information is missing, answers when it is not
 safety.py         refusal recall and over-refusal per category (the safety gate plugs in)
-humaneval.py      HumanEval pass@1 in the code sandbox
+humaneval.py      HumanEval pass@1 in the code sandbox (also task code_suite: Svend's own 16 problems, data/)
+syntax.py         the generated code parses (capability gate 0)
 runner.py         evaluate / compare: generation, scoring, transcripts
 report.py         metrics.json, report.md, TensorBoard scalars, the comparison table
 """

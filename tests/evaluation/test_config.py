@@ -14,11 +14,13 @@ from svend.evaluation.humaneval import HumanEvalTask
 from svend.evaluation.reasoning_gym import ReasoningGymTask
 from svend.evaluation.runner import build_tasks, select_problems
 from svend.evaluation.safety import SafetyTask
+from svend.evaluation.syntax import SyntaxTask
 from svend.evaluation.tool_calls import ToolCallTask
 from svend.safety.gate import Gate
 from tests.evaluation.completions import generation
 
 TASK_FILES = sorted(p.stem for p in (svend.config.CONF_DIR / "task").glob("*.yaml"))
+NOT_BY_DEFAULT = {"syntax"}  # capability gate 0: the humaneval and code_suite prompts asked again
 
 
 def compose_eval(overrides: list[str]):
@@ -30,15 +32,15 @@ def compose_eval(overrides: list[str]):
 def test_every_task_config_is_composed_and_runs_by_default():
     cfg = compose_eval([])
     assert sorted(cfg.task) == TASK_FILES
-    assert sorted(cfg.eval.tasks) == TASK_FILES
+    assert sorted(cfg.eval.tasks) == sorted(set(TASK_FILES) - NOT_BY_DEFAULT)
     assert cfg.task_name == "eval" and cfg.checkpoint is None and cfg.eval.limit is None
 
 
 def test_all_tasks_build_and_load_their_problems(data_dir):
     cfg = compose_eval([f"paths.data_dir={data_dir}", "eval.recipe=fixture"])
-    tasks = build_tasks(cfg.task, list(cfg.eval.tasks))
+    tasks = build_tasks(cfg.task, list(cfg.task))
     assert {type(t) for t in tasks.values()} == {ReasoningGymTask, ToolCallTask, ClarificationTask, SafetyTask,
-                                                  HumanEvalTask}
+                                                  HumanEvalTask, SyntaxTask}
     assert all(task.name == name for name, task in tasks.items())
     assert tasks["gsm_symbolic"].dataset == "gsm_symbolic"
     assert tasks["safety"].path == data_dir / "fixture" / "safety" / "test.jsonl"
