@@ -5,6 +5,7 @@
     svend-train -m optim.lr=1e-3,3e-4                    # multirun: one run folder per value
     svend-train hparams_search=optuna                    # Optuna sweep; returns optimized_metric
     svend-train hydra.run.dir=outputs/train/<time> resume=last   # continue an interrupted run
+    svend-runs resume 3                                  # the same, by its id in paths.state_db (svend-runs list)
 
 Reads top to bottom: seed → model → data → stage → callbacks, loggers → trainer → fit → test → report
 → (with an ``eval`` node, e.g. experiment=tool_arith) base vs tuned on held-out problems.
@@ -28,6 +29,7 @@ import svend.config  # noqa: F401  (registers the schema and resolvers before Hy
 from svend.models.build import build_model
 from svend.models.memory import check_fits, plan_from_config
 from svend.runs import instantiate_all, load_weights, log_hparams, resume_checkpoint, save_adapter_folder, save_run_files
+from svend.state.runs import record_run
 
 log = logging.getLogger("svend.train")
 # With OnExceptionCheckpoint present, Lightning turns fit(ckpt_path=None) into "last" and warns that there
@@ -89,16 +91,23 @@ def train(cfg: DictConfig) -> tuple[float | None, dict[str, float]]:
     return optimized, metrics
 
 
+def recorded_train(cfg: DictConfig) -> float | None:
+    """`train`, with the run's row in the state database (``paths.state_db``; ``svend-runs list``)."""
+    with record_run(cfg) as record:
+        record.score, record.metrics = train(cfg)
+    return record.score
+
+
 @hydra.main(version_base="1.3", config_path=str(svend.config.CONF_DIR), config_name="train")
 def main(cfg: DictConfig) -> float | None:
     if HydraConfig.get().mode == RunMode.MULTIRUN:
         # One failed trial (an OOM, a diverged run) is recorded as failed; the sweep goes on.
         try:
-            return train(cfg)[0]
+            return recorded_train(cfg)
         except Exception:
             log.exception("this trial failed; the sweep continues")
             return math.nan
-    return train(cfg)[0]
+    return recorded_train(cfg)
 
 
 if __name__ == "__main__":
