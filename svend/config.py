@@ -93,6 +93,7 @@ class DataConf:
     packing: bool = True
     num_workers: int = 0
     seed: int = 0
+    extra_train_files: List[Any] = field(default_factory=list)  # added to train_files (the loop's corrections)
 
 
 @dataclass

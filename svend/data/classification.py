@@ -165,11 +165,13 @@ class ClassificationDataModule(ChatDataModule):
         packing: bool = False,
         num_workers: int = 0,
         seed: int = 0,
+        extra_train_files: Sequence[str] = (),
     ) -> None:
         if packing:
             raise ValueError("data.packing=true: classification examples are one per row (the head reads each "
                              "example's last token); set data.packing=false")
-        super().__init__(tokenizer, train_files, val_files, test_files, micro_batch_size, max_seq_len, False, num_workers, seed)
+        super().__init__(tokenizer, train_files, val_files, test_files, micro_batch_size, max_seq_len, False, num_workers, seed,
+                         extra_train_files)
         self.kind: str | None = None
         self.groups: list[str] = []
         self._raw: dict[str, list[tuple[list[int], list[int], float, str, list[int] | None]]] = {}

@@ -74,14 +74,18 @@ class ChatDataModule(L.LightningDataModule):
         packing: bool = True,
         num_workers: int = 0,
         seed: int = 0,
+        extra_train_files: Sequence[str] = (),
     ) -> None:
         super().__init__()
         if tokenizer.pad_token_id is None:
             raise ValueError("the tokenizer has no pad token; svend's tokenizer loaders always set one")
         self.tokenizer = tokenizer
         # (path, weight) per split; `files` keeps the plain paths for code that reads the files itself.
+        # extra_train_files joins a config's own mixture without restating it: the generational loop
+        # adds its collected corrections with +data.extra_train_files=[FILE].
         self.sources = {split: parse_sources(entries, f"{split}_files")
-                        for split, entries in (("train", train_files), ("val", val_files), ("test", test_files))}
+                        for split, entries in (("train", [*train_files, *extra_train_files]), ("val", val_files),
+                                               ("test", test_files))}
         self.files = {split: [path for path, _ in sources] for split, sources in self.sources.items()}
         self.micro_batch_size, self.max_seq_len = micro_batch_size, max_seq_len
         self.packing, self.num_workers, self.seed = packing, num_workers, seed
