@@ -10,7 +10,7 @@ TORCH ?= torch==2.13.0
 ARGS  ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run quickstart serve train test test-fast sweep tensorboard plan bench clean-logs
+.PHONY: help setup run quickstart serve train test test-fast sweep tensorboard plan bench bench-serve clean-logs
 
 help: ## show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -60,7 +60,10 @@ bench: setup ## throughput and latency benchmarks, as ratios against baselines m
 	$(PY) -m svend.benchmarks.tools
 	$(PY) -m svend.benchmarks.lora
 	$(PY) -m svend.benchmarks.engine
-	$(PY) -m svend.benchmarks.serving
+	$(MAKE) bench-serve
+
+bench-serve: setup ## svend-serve p50/p90 and req/s at concurrency 1 and 8, unbatched/batched, vs in-process generate
+	$(PY) -m svend.benchmarks.serving --json outputs/bench-serve.json
 
 clean-logs: ## delete outputs/ and multirun/ (all run folders)
 	rm -rf outputs multirun
