@@ -8,13 +8,15 @@
 - ``per_category``: the same figures per labelled category.
 
 To compare rules alone, classifier alone and both, build one gate per configuration and evaluate
-each on the same records (``safety=rules_only``; ``safety.rules=null`` for the classifier alone).
+each on the same records (``safety=rules_only``; ``safety.rules=null`` for the classifier alone) —
+``--compare`` does exactly that and prints one table.
 
 A record is a chat record whose ``metadata`` has ``label`` (``refuse`` | ``comply``) and
 ``category``; the prompt is the last user turn before the first assistant turn. A plain
 ``{"text", "label", "category"}`` dict works too. From the command line::
 
     python -m svend.safety.evaluate data/<recipe>/safety/test.jsonl [--config rules_only] [-o safety.threshold=0.6]
+    python -m svend.safety.evaluate data/safety/safety/test.jsonl --compare -o safety.classifier.source=<run>
 """
 
 from __future__ import annotations
@@ -114,6 +116,29 @@ def evaluate_gate(gate: Any, records: Iterable[Mapping[str, Any]], batch_size: i
     }
 
 
+# --compare: the parts of the gate and the whole, on the same records (conf/safety/ options + overrides).
+PARTS = {"rules alone": ("classifier", ["safety.classifier=null"]), "classifier alone": ("classifier", ["safety.rules=null"]),
+         "combined gate": ("classifier", [])}
+
+
+def comparison_table(reports: Mapping[str, Mapping[str, Any]]) -> str:
+    """One markdown row per configuration: refusal recall and over-refusal (with their counts), precision,
+    then refusal recall per category."""
+    categories = [c for c in CATEGORIES if any(c in r["per_category"] for r in reports.values())]
+    head = ["gate", "refusal recall", "over-refusal", "precision", *categories]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, r in reports.items():
+        c = r["confusion"]
+        cells = [name, f"{r['refusal_recall']:.1%} ({c['refuse']['refuse']}/{r['harmful']})",
+                 f"{r['over_refusal']:.1%} ({c['comply']['refuse']}/{r['benign']})",
+                 "—" if r["precision"] is None else f"{r['precision']:.1%}"]
+        for category in categories:
+            value = r["per_category"].get(category, {}).get("refusal_recall")
+            cells.append("—" if value is None else f"{value:.0%}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from svend.data.schema import read_jsonl
     from svend.safety.gate import load_gate
@@ -125,8 +150,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-o", "--override", action="append", default=[], dest="overrides",
                         help="a Hydra override, repeatable, e.g. -o safety.threshold=0.6")
     parser.add_argument("--errors", action="store_true", help="include the misjudged records' indices")
+    parser.add_argument("--compare", action="store_true",
+                        help="rules alone, classifier alone and the combined gate as one table "
+                             "(needs -o safety.classifier.source=<safety_classifier run>)")
     args = parser.parse_args(argv)
-    report = evaluate_gate(load_gate(args.config, args.overrides), read_jsonl(args.path))
+    records = list(read_jsonl(args.path))
+    if args.compare:
+        reports = {name: evaluate_gate(load_gate(config, [*args.overrides, *extra]), records)
+                   for name, (config, extra) in PARTS.items()}
+        print(f"{args.path}: {len(records)} records\n")
+        print(comparison_table(reports))
+        return 0
+    report = evaluate_gate(load_gate(args.config, args.overrides), records)
     if not args.errors:
         report.pop("errors")
     print(json.dumps(report, indent=2))
