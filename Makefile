@@ -10,7 +10,7 @@ TORCH ?= torch==2.13.0
 ARGS  ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run quickstart serve train test test-fast sweep tensorboard plan bench bench-serve clean-logs
+.PHONY: help setup run quickstart serve train test test-fast sweep tensorboard plan bench bench-serve generations clean-logs
 
 help: ## show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,6 +32,11 @@ run: setup ## the main job (~19 min on 2 cores): SmolLM2-135M learns the calcula
 
 quickstart: setup ## ~1 min: train the tiny from-scratch Svend decoder on the shipped sample
 	$(BIN)/svend-train $(ARGS)
+
+generations: setup ## the generational loop: train, gate, regression check, merge or roll back (svend-generations)
+	$(BIN)/svend-data generate
+	$(BIN)/svend-data generate recipe=tool_arith
+	$(BIN)/svend-generations $(ARGS)
 
 serve: setup ## OpenAI-compatible server on 127.0.0.1:8000: make serve ARGS="checkpoint=outputs/tool_arith/<time>"
 	$(BIN)/svend-serve $(ARGS)
@@ -63,6 +68,7 @@ bench: setup ## throughput and latency benchmarks, as ratios against baselines m
 	$(MAKE) bench-serve
 
 bench-serve: setup ## svend-serve p50/p90 and req/s at concurrency 1 and 8, unbatched/batched, vs in-process generate
+	mkdir -p outputs
 	$(PY) -m svend.benchmarks.serving --json outputs/bench-serve.json
 
 clean-logs: ## delete outputs/ and multirun/ (all run folders)
