@@ -81,7 +81,8 @@ def train(cfg: DictConfig) -> tuple[float | None, dict[str, float]]:
             print(f"adapter:         {adapter}   (merge: svend-export {adapter} OUT)")
         if (run_dir / "tensorboard").is_dir():
             print(f"TensorBoard:     tensorboard --logdir {run_dir / 'tensorboard'}")
-        if cfg.get("eval"):  # base vs tuned on held-out problems (experiment=tool_arith)
+        # base vs tuned on held-out problems (experiment=tool_arith); eval.after_training=false skips it
+        if cfg.get("eval") and cfg.eval.get("after_training", True):
             from svend.evaluation.after_training import compare_with_base
 
             compare_with_base(cfg, run_dir)
