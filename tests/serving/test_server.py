@@ -242,7 +242,8 @@ def test_smollm2_base_is_served(tmp_path):
         out = api.chat.completions.create(model="svend", messages=user("What is the capital of France?"),
                                           max_tokens=16, temperature=0)
         assert out.choices[0].message.content.strip() and out.choices[0].finish_reason in ("stop", "length")
-        assert 0 < out.usage.completion_tokens <= 16 and out.usage.prompt_tokens > 20
+        # The question matches no tool family and has no number: no tool specs (100-300 tokens each).
+        assert 0 < out.usage.completion_tokens <= 16 and 5 < out.usage.prompt_tokens < 40
         assert out.svend["safety"]["decision"] == "allow"
         chunks = list(api.chat.completions.create(model="svend", messages=user("What is the capital of France?"),
                                                   max_tokens=16, temperature=0, stream=True))
