@@ -62,6 +62,7 @@ class HardwareConf:
     accumulate_grad_batches: int = 1
     max_seq_len: int = 512
     gradient_checkpointing: bool = False
+    loss_chunk_tokens: Optional[int] = None
     deterministic: bool = False
 
 

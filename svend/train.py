@@ -27,7 +27,7 @@ from omegaconf import DictConfig
 
 import svend.config  # noqa: F401  (registers the schema and resolvers before Hydra composes)
 from svend.models.build import build_model
-from svend.models.memory import check_fits, plan_from_config
+from svend.models.memory import check_fits, measured_vs_planned, plan_from_config
 from svend.runs import instantiate_all, load_weights, log_hparams, resume_checkpoint, save_adapter_folder, save_run_files
 from svend.state.runs import record_run
 
@@ -48,7 +48,7 @@ def train(cfg: DictConfig) -> tuple[float | None, dict[str, float]]:
     log.info("memory plan (%s):\n%s", cfg.hardware.name, memory.table())
     check_fits(memory)
 
-    net, tokenizer = build_model(cfg.model, cfg.adapter)
+    net, tokenizer = build_model(cfg.model, cfg.adapter, cfg.hardware.precision)
     datamodule = instantiate(cfg.data, tokenizer=tokenizer)
     module = instantiate(cfg.stage, net=net, optimizer=instantiate(cfg.optim), scheduler=instantiate(cfg.scheduler))
 
@@ -64,6 +64,12 @@ def train(cfg: DictConfig) -> tuple[float | None, dict[str, float]]:
 
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+    measured = measured_vs_planned(memory)  # GPU runs: does the planner hold for this model and card?
+    if measured:
+        metrics.update(measured)
+        log.info("peak GPU memory: %.2f GiB allocated, %.2f GiB reserved; planned %.2f GiB allocated (%+.0f %%)",
+                 measured["memory/peak_allocated_gib"], measured["memory/peak_reserved_gib"],
+                 measured["memory/planned_allocated_gib"], 100 * measured["memory/planned_error"])
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if best:  # test and export the best weights, not the last step's
         load_weights(module, best)

@@ -199,6 +199,25 @@ def qlora(
     return peft_model
 
 
+def store_frozen_matrices_in(model: nn.Module, precision: str | None) -> int:
+    """Under 16-bit mixed precision, keep a 4-bit model's frozen full-precision matrices (embeddings, an
+    untied LM head) in that 16-bit dtype. peft's ``prepare_model_for_kbit_training`` upcasts them to
+    fp32, but autocast casts them back at every use, so fp32 only costs memory: 4.1 GiB instead of 2.0
+    for Qwen2.5-7B's 152k-row embedding and head. Norm weights (1-D) and everything that trains stay
+    fp32. Without autocast (``32-true``) nothing changes: the fp32 activations need fp32 matrices.
+    Returns how many parameters were cast."""
+    dtype = {"bf16": torch.bfloat16, "16": torch.float16}.get(str(precision or "").split("-")[0])
+    if dtype is None or "mixed" not in str(precision) or not _is_4bit(model):
+        return 0
+    cast = 0
+    for param in model.parameters():
+        if (not param.requires_grad and param.ndim >= 2 and param.dtype == torch.float32
+                and type(param).__name__ != "Params4bit"):
+            param.data = param.data.to(dtype)
+            cast += 1
+    return cast
+
+
 def _checkpointing(model) -> bool:
     for name in ("is_activation_checkpointing", "is_gradient_checkpointing"):  # renamed in transformers 5.x
         if hasattr(type(model), name):

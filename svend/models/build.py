@@ -7,6 +7,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch import nn
 
+from svend.models.adapters import store_frozen_matrices_in
 from svend.models.pretrained import resize_embeddings
 
 
@@ -25,9 +26,15 @@ def fit_vocab(net: nn.Module, tokenizer) -> nn.Module:
     )
 
 
-def build_model(model_cfg: DictConfig, adapter_cfg: DictConfig) -> tuple[nn.Module, object]:
-    """``(net, tokenizer)`` from the ``model`` and ``adapter`` config groups."""
+def build_model(model_cfg: DictConfig, adapter_cfg: DictConfig, precision: str | None = None) -> tuple[nn.Module, object]:
+    """``(net, tokenizer)`` from the ``model`` and ``adapter`` config groups, for training at
+    ``precision`` (the hardware profile's Lightning precision string)."""
     tokenizer = instantiate(model_cfg.tokenizer)
     net = fit_vocab(instantiate(model_cfg.net), tokenizer)
     net = instantiate(adapter_cfg)(net, tokenizer)
+    store_frozen_matrices_in(net, precision)
+    # transformers returns pretrained models in eval mode and Lightning keeps each module's mode, so
+    # without this the decoder layers stay in eval mode, where transformers skips gradient
+    # checkpointing (and dropout): a 7B QLoRA step measured 32.9 GiB instead of ~11 (experiments/qlora_12gb)
+    net.train()
     return net, tokenizer

@@ -1,6 +1,6 @@
 """Peak accelerator memory planner: will this fine-tuning run fit the card, and how long may a sequence be?
 
-    svend-plan model=llama2_7b hardware=rtx4070_12gb      # prints the breakdown; exit 0 fits, 1 does not
+    svend-plan model=mistral_7b hardware=rtx4070_12gb     # prints the breakdown; exit 0 fits, 1 does not
 
 `plan()` adds up, in bytes, what a training step holds at its peak (the start of the backward pass):
 
@@ -345,7 +345,18 @@ def _rows(shape: ModelShape, *, adapter, hardware, optimizer, micro_batch_size, 
         rows.append(Row("backward working set", layer_all,
                         "gradients of one block's intermediates while it back-propagates"))
         lb = LOGITS_BYTES_PER_ELEM[loss]
-        rows.append(Row("logits + loss", tokens * V * lb, f"micro_batch × seq × vocab × {lb} B ({loss} loss)"))
+        chunk = hardware.get("loss_chunk_tokens")
+        if chunk and chunk < tokens:  # svend.stages.causal_lm.lm_loss: one recomputed chunk at a time
+            rows.append(Row("logits + loss", chunk * V * lb,
+                            f"{chunk} tokens (hardware.loss_chunk_tokens) × vocab × {lb} B ({loss} loss)"))
+        else:
+            rows.append(Row("logits + loss", tokens * V * lb, f"micro_batch × seq × vocab × {lb} B ({loss} loss)"))
+        if kind != "full" and adapter.get("train_new_tokens") and \
+                adapter.get("new_tokens_method", "trainable_tokens") == "trainable_tokens":
+            # peft's TrainableTokens layer index_copies the new rows into a full copy of the LM head
+            # (vocab × hidden) at every forward; the head's backward keeps it.
+            rows.append(Row("new-token rows: merged head", V * h * act,
+                            "peft trainable_tokens: a vocab × hidden copy of the head with the new rows"))
         rows.append(Row("KV cache", 0.0, "none while training (use_cache=False)"))
     else:
         # Generation: KV cache for micro_batch sequences of seq_len, last-token logits in fp32.
@@ -448,6 +459,23 @@ def plan_from_config(cfg: Any) -> MemoryPlan:
     return plan(ModelShape.from_mapping(shape), adapter=_plain(cfg.adapter),
                 hardware=hardware, optimizer=_plain(cfg.optim),
                 micro_batch_size=int(hardware["micro_batch_size"]), seq_len=int(hardware["max_seq_len"]))
+
+
+def measured_vs_planned(p: MemoryPlan) -> dict[str, float] | None:
+    """After a CUDA run: this process's measured peak next to the plan, in GiB (None without CUDA).
+    ``train.py`` prints it and records it with the run's metrics, so every GPU run checks the planner."""
+    import torch
+
+    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return None
+    allocated = torch.cuda.max_memory_allocated() / GiB
+    planned = p.allocated_bytes / GiB
+    return {
+        "memory/peak_allocated_gib": allocated,
+        "memory/peak_reserved_gib": torch.cuda.max_memory_reserved() / GiB,
+        "memory/planned_allocated_gib": planned,
+        "memory/planned_error": planned / allocated - 1 if allocated else float("nan"),
+    }
 
 
 def report(cfg: Any) -> int:

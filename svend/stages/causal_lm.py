@@ -23,6 +23,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from svend.data.packing import IGNORE_INDEX
 
@@ -41,13 +42,27 @@ def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int, warmup_ste
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def lm_loss(net: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-    """Mean cross-entropy over the positions that carry a label, and how many there were."""
+def _summed_ce(head: nn.Module, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(head(hidden).float(), targets, reduction="sum")
+
+
+def lm_loss(net: nn.Module, batch: dict[str, torch.Tensor], chunk_tokens: int | None = None) -> tuple[torch.Tensor, int]:
+    """Mean cross-entropy over the positions that carry a label, and how many there were.
+
+    ``chunk_tokens``: push at most this many labelled positions through the LM head at a time, each
+    chunk recomputed in the backward pass (activation checkpointing), so the ``[tokens × vocab]`` fp32
+    logits never exist in full — with a 152k vocabulary they are the largest activation of a 7B QLoRA
+    step (``hardware.loss_chunk_tokens``; the memory planner's "logits + loss" row). Same loss and
+    gradients; one extra LM-head matmul per chunk."""
     hidden = net.get_decoder()(input_ids=batch["input_ids"], position_ids=batch["position_ids"]).last_hidden_state
     mask = batch["labels"] != IGNORE_INDEX
-    logits = net.get_output_embeddings()(hidden[mask])
-    targets = batch["labels"][mask]
-    return F.cross_entropy(logits.float(), targets), int(targets.numel())
+    hidden, targets = hidden[mask], batch["labels"][mask]
+    head, n = net.get_output_embeddings(), int(targets.numel())
+    if not chunk_tokens or n <= chunk_tokens:
+        return F.cross_entropy(head(hidden).float(), targets), n
+    total = sum(checkpoint(_summed_ce, head, h, t, use_reentrant=False)
+                for h, t in zip(hidden.split(chunk_tokens), targets.split(chunk_tokens)))
+    return total / n, n
 
 
 class CausalLM(L.LightningModule):
@@ -58,8 +73,10 @@ class CausalLM(L.LightningModule):
         scheduler: Callable | None = None,
         name: str = "causal_lm",
         init_from: str | None = None,
+        loss_chunk_tokens: int | None = None,
     ) -> None:
         super().__init__()
+        self.loss_chunk_tokens = loss_chunk_tokens  # hardware.loss_chunk_tokens (see lm_loss)
         if init_from:  # an earlier stage's run, adapter or checkpoint (svend.runs.init_weights)
             from svend.runs import init_weights
 
@@ -74,14 +91,14 @@ class CausalLM(L.LightningModule):
         self._eval_sums = {"loss": 0.0, "tokens": 0}
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        loss, _ = lm_loss(self.net, batch)
+        loss, _ = lm_loss(self.net, batch, self.loss_chunk_tokens)
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/ppl", torch.exp(loss.detach().clamp(max=20)))
         return loss
 
     # Validation and test loss are token-weighted over the whole split, not a mean of batch means.
     def _eval_step(self, batch: dict[str, torch.Tensor]) -> None:
-        loss, n = lm_loss(self.net, batch)
+        loss, n = lm_loss(self.net, batch, self.loss_chunk_tokens)
         self._eval_sums["loss"] += loss.item() * n
         self._eval_sums["tokens"] += n
 
