@@ -111,13 +111,25 @@ def _assistant_body(message: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _turn_body(message: Mapping[str, Any]) -> str:
+def turn_body(message: Mapping[str, Any]) -> str:
+    """A turn's text in Svend's format (tool calls and tool results in their tags), without its header."""
     role = message["role"]
     if role == "assistant":
         return _assistant_body(message)
     if role == "tool":
         return format_tool_response(message.get("content", ""))
     return message.get("content") or ""
+
+
+def with_tools(messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]] | None) -> list[Mapping[str, Any]]:
+    """The conversation with ``tools`` (OpenAI spec list) shown in its system turn, which is created
+    (`DEFAULT_SYSTEM`) if missing."""
+    messages = list(messages)
+    if not tools:
+        return messages
+    if messages and messages[0]["role"] == "system":
+        return [{"role": "system", "content": f"{messages[0]['content']}\n\n{render_tools(tools)}"}, *messages[1:]]
+    return [{"role": "system", "content": f"{DEFAULT_SYSTEM}\n\n{render_tools(tools)}"}, *messages]
 
 
 def render_segments(
@@ -130,19 +142,12 @@ def render_segments(
 
     ``tools`` (OpenAI spec list) is rendered into the system turn, which is created if missing.
     """
-    messages = list(messages)
-    if tools:
-        if messages and messages[0]["role"] == "system":
-            system = {"role": "system", "content": f"{messages[0]['content']}\n\n{render_tools(tools)}"}
-            messages = [system, *messages[1:]]
-        else:
-            messages = [{"role": "system", "content": f"{DEFAULT_SYSTEM}\n\n{render_tools(tools)}"}, *messages]
     segments: list[Segment] = []
-    for message in messages:
+    for message in with_tools(messages, tools):
         role = message["role"]
         trainable = role == "assistant"
         segments.append(Segment(f"{IM_START}{role}\n", False))
-        segments.append(Segment(f"{_turn_body(message)}{IM_END}", trainable))
+        segments.append(Segment(f"{turn_body(message)}{IM_END}", trainable))
         segments.append(Segment("\n", False))
     if add_generation_prompt:
         segments.append(Segment(f"{IM_START}assistant\n", False))

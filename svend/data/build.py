@@ -249,9 +249,10 @@ def token_lengths(tokenizer, records: list[dict]) -> list[int]:
     rendered segments one by one, system turn with the tools block included), before truncation.
     Segments repeat — the same tools block heads hundreds of records — so each distinct segment is
     tokenized once."""
-    from svend.tokens import render_segments
+    from svend.chat_format import format_for
 
-    rendered = [[s.text for s in render_segments(r["messages"], r.get("tools"))] for r in records]
+    fmt = format_for(tokenizer)
+    rendered = [[s.text for s in fmt.segments(r["messages"], r.get("tools"))] for r in records]
     unique = list(dict.fromkeys(text for segments in rendered for text in segments))
     if not unique:
         return []

@@ -43,7 +43,7 @@ from torch.utils.data import DataLoader
 from svend.data.datamodule import ChatDataModule
 from svend.data.packing import IGNORE_INDEX, ResumableBatchSampler, Row, collate
 from svend.data.schema import read_jsonl
-from svend.tokens import render_segments
+from svend.chat_format import format_for
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +68,11 @@ def encode_conversations(tokenizer, conversations: Sequence[Sequence[Mapping[str
     """``(token ids, end position of each assistant turn)`` per conversation (module docstring). All
     segments go through the tokenizer in one call, like `svend.data.packing.encode_records`."""
     rendered = []
+    fmt = format_for(tokenizer)
     for messages in conversations:
-        segments = render_segments(messages)
-        if segments and segments[-1].text == "\n":
-            segments = segments[:-1]
+        segments = fmt.segments(messages)
+        if segments and not segments[-1].trainable and not segments[-1].text.strip():
+            segments = segments[:-1]  # the newline after the last turn
         rendered.append(segments)
     flat = [s.text for segments in rendered for s in segments]
     pieces = iter(tokenizer(flat, add_special_tokens=False)["input_ids"]) if flat else iter(())
@@ -81,7 +82,7 @@ def encode_conversations(tokenizer, conversations: Sequence[Sequence[Mapping[str
         ends: list[int] = []
         for segment in segments:
             ids.extend(next(pieces))
-            if segment.trainable:  # an assistant body and its <|im_end|>
+            if segment.trainable:  # an assistant body and its end-of-turn token
                 ends.append(len(ids) - 1)
         cut = max(0, len(ids) - max_seq_len)
         out.append((ids[cut:], [e - cut for e in ends if e >= cut]))

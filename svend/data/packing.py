@@ -27,7 +27,7 @@ from typing import Iterator, Sequence
 import torch
 from torch.utils.data import Sampler
 
-from svend.tokens import render_segments
+from svend.chat_format import format_for
 
 IGNORE_INDEX = -100
 
@@ -40,7 +40,8 @@ def encode_records(tokenizer, records: Sequence[dict], max_seq_len: int) -> list
     ``None``. All segments of all records go through the tokenizer in one call (the fast tokenizer
     parallelizes a batch; one call per segment would dominate data preparation).
     """
-    rendered = [render_segments(r["messages"], r.get("tools")) for r in records]
+    fmt = format_for(tokenizer)  # Svend's ChatML or the base's chat template (svend.chat_format)
+    rendered = [fmt.segments(r["messages"], r.get("tools")) for r in records]
     flat = [s.text for segments in rendered for s in segments]
     pieces = iter(tokenizer(flat, add_special_tokens=False)["input_ids"]) if flat else iter(())
     out: list[tuple[list[int], list[int]] | None] = []

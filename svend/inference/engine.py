@@ -9,12 +9,13 @@ appended, and the model goes on — for a whole batch of conversations at once.
 
 Config: ``conf/engine/default.yaml`` (``instantiate(cfg.engine)(model=…, tokenizer=…, registry=…)``).
 
-One round is one assistant turn. A row's round ends at ``<|im_end|>``, at ``</tool_call>`` (the
-special token, or the tag written as plain text pieces — base models do that), at EOS or at the
-token budget. If the turn holds tool calls they are parsed and run by
+One round is one assistant turn. A row's round ends at the end-of-turn token (``<|im_end|>`` in
+Svend's ChatML, the base template's own with ``svend.chat_format``'s ``template``), at
+``</tool_call>`` (the special token, or the tag written as plain text pieces — base models do that),
+at EOS or at the token budget. If the turn holds tool calls they are parsed and run by
 ``svend.tools.orchestrator.run_tool_calls`` (a malformed call becomes an error result the model sees,
-as in training), the tool turns are rendered exactly as ``svend.tokens.render_segments`` renders them
-for training, and the row continues from its own KV cache with only those tokens to encode.
+as in training), the tool turns are rendered exactly as training renders them (the tokenizer's
+`svend.chat_format`), and the row continues from its own KV cache with only those tokens to encode.
 Finish reasons:
 
 - ``stop``: the model ended a turn without calling a tool;
@@ -56,7 +57,8 @@ import torch
 from svend.data.schema import validate_record
 from svend.inference.kv import KVBatch, RowCache, Runner, pick
 from svend.inference.scorers import resolve_scorer
-from svend.tokens import IM_END, IM_START, TOOL_CALL_END, render_segments
+from svend.chat_format import format_for
+from svend.tokens import IM_START, TOOL_CALL_END, with_tools
 # _BLOCK: the orchestrator's own tool-call block pattern, so "a block" means the same thing in both places
 from svend.tools.orchestrator import _BLOCK, ParsedCall, ParseError, parse_tool_calls, run_tool_calls
 from svend.tools.registry import Registry
@@ -128,6 +130,7 @@ class _Row:
     text: list[str] = field(default_factory=list)
     last_raw: str = ""
     messages: list[dict] = field(default_factory=list)
+    history: list[dict] = field(default_factory=list)  # the conversation, tools shown, before this row's turns
     records: list[ToolCallRecord] = field(default_factory=list)
     new_tokens: int = 0
     finish: str | None = None
@@ -219,23 +222,24 @@ class Engine:
 
     def _setup_tokens(self) -> None:
         tok = self.tokenizer
+        self._format = format_for(tok)  # Svend's ChatML or the base's chat template (svend.chat_format)
         ids = {}
-        for name in (IM_END, IM_START, TOOL_CALL_END):
+        for name in (self._format.end_of_turn, IM_START, TOOL_CALL_END):
             piece = tok.convert_tokens_to_ids(name)
             if piece is None or piece == tok.unk_token_id:
                 raise ValueError(f"engine: the tokenizer has no single token {name!r}; load it with "
                                  "svend.models.pretrained.load_tokenizer (it adds Svend's special tokens)")
             ids[name] = piece
-        self._im_end, self._call_end = ids[IM_END], ids[TOOL_CALL_END]
+        self._end, self._call_end = ids[self._format.end_of_turn], ids[TOOL_CALL_END]
         eos = {ids[IM_START]}
         for source in (tok.eos_token_id, getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)):
             if isinstance(source, int):
                 eos.add(source)
             elif isinstance(source, (list, tuple)):
                 eos.update(int(i) for i in source)
-        eos.discard(self._im_end)
+        eos.discard(self._end)
         self._eos = frozenset(eos)
-        self._pad = tok.pad_token_id if tok.pad_token_id is not None else self._im_end
+        self._pad = tok.pad_token_id if tok.pad_token_id is not None else self._end
         pieces = tok.convert_ids_to_tokens(list(range(len(tok))))
         self._gt = frozenset(i for i, p in enumerate(pieces) if p and ">" in p)
 
@@ -277,7 +281,7 @@ class Engine:
     def _rows(self, conversations: list[list[dict]], tools, copies: int) -> list[_Row]:
         """Tokenized prompts (segment by segment, like training) and the prefixes rows share."""
         shown = [self._shown(conv, None if tools is None else tools[i]) for i, conv in enumerate(conversations)]
-        rendered = [render_segments(conv, specs, add_generation_prompt=True) for conv, specs in zip(conversations, shown)]
+        rendered = [self._format.segments(conv, specs, add_generation_prompt=True) for conv, specs in zip(conversations, shown)]
         flat = [s.text for segments in rendered for s in segments]
         pieces = iter(self.tokenizer(flat, add_special_tokens=False)["input_ids"])
         rows = []
@@ -285,7 +289,9 @@ class Engine:
             prompt = [t for _ in segments for t in next(pieces)]
             calls_so_far = sum(len(m.get("tool_calls") or []) for m in conv) + sum(m["role"] == "tool" for m in conv)
             names = frozenset(_tool_name(s, "tools") for s in specs)
-            rows.extend(_Row(conv_index, prompt, names, calls_so_far, pending=list(prompt)) for _ in range(copies))
+            history = with_tools(conv, specs)
+            rows.extend(_Row(conv_index, prompt, names, calls_so_far, pending=list(prompt), history=history)
+                        for _ in range(copies))
         _share_prefixes(rows)
         return rows
 
@@ -368,7 +374,7 @@ class Engine:
     def _observe(self, row: _Row, tok: int) -> str | None:
         """Record one sampled token; the reason the round ends, or None."""
         row.new_tokens += 1
-        if tok == self._im_end:
+        if tok == self._end:
             return "end"
         if tok in self._eos:
             return "eos"
@@ -427,14 +433,16 @@ class Engine:
             record = _record(result.call, result.result, row.round)
             row.records.append(record)
             events.append(StreamEvent("tool_result", round=row.round, call=record))
+        history = [*row.history, *row.messages[:-1]]  # before this round's assistant turn
         row.messages.extend(turn.messages)
-        tool_turns = [s.text for s in render_segments(turn.messages)]
-        if row.round >= self.max_rounds:
-            row.text.append(IM_END + "\n" + "".join(tool_turns))
+        # end of this turn, the tool turns, the next assistant header: as training renders them
+        last = row.round >= self.max_rounds
+        close, rest = self._format.continuation(history, raw, turn.messages, next_turn=not last)
+        row.text.append(close + rest)
+        if last:
             row.finish = "max_rounds"
             return False
-        segments = ([] if stop == "end" else [IM_END]) + ["\n"] + tool_turns + [f"{IM_START}assistant\n"]
-        row.text.append(IM_END + "\n" + "".join(tool_turns) + f"{IM_START}assistant\n")
+        segments = ([] if stop == "end" else [close]) + [rest]
         encoded = self.tokenizer(segments, add_special_tokens=False)["input_ids"]
         row.pending = ([tok] if stop in ("end", "call") else []) + [t for piece in encoded for t in piece]
         row.round += 1

@@ -225,13 +225,18 @@ def add_svend_tokens(tokenizer):
     return tokenizer
 
 
-def load_tokenizer(source: str | None, path: str | os.PathLike | None = None):
-    """The base's fast tokenizer with Svend's special tokens and a pad token (`add_svend_tokens`)."""
+def load_tokenizer(source: str | None, path: str | os.PathLike | None = None, chat_format: str = "auto"):
+    """The base's fast tokenizer with Svend's special tokens and a pad token (`add_svend_tokens`), and
+    its turn format (`svend.chat_format.choose`): ``auto`` keeps the base's chat template unless it is
+    ChatML already or missing, ``svend`` always uses Svend's ChatML, ``base`` insists on the template."""
     from transformers import AutoTokenizer
 
+    from svend.chat_format import choose
+
     folder = resolve(source, path)
-    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    return add_svend_tokens(tokenizer)
+    tokenizer = add_svend_tokens(AutoTokenizer.from_pretrained(folder, local_files_only=True))
+    choose(tokenizer, chat_format)
+    return tokenizer
 
 
 # ---------------------------------------------------------------------------------------------------

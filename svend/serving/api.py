@@ -39,7 +39,7 @@ import litserve as ls
 from svend.serving import protocol
 from svend.serving.guard import StreamGuard, answer_text, input_text, safety_report
 from svend.serving.protocol import ChatRequest, RequestError
-from svend.tokens import render_segments
+from svend.chat_format import format_for
 
 log = logging.getLogger("svend.serving")
 FINISH = {"stop": "stop", "length": "length", "max_rounds": "length", "tool_calls": "tool_calls"}
@@ -243,7 +243,7 @@ class SvendAPI(ls.LitAPI):
             question = next((m["content"] for m in reversed(chat.messages) if m["role"] == "user"), "")
             shown += [t for t in self.registry.tools_for(question, max_tools=self.engine.max_tools)
                       if t["function"]["name"] not in names]
-        segments = render_segments(chat.messages, shown, add_generation_prompt=True)
+        segments = format_for(self.tokenizer).segments(chat.messages, shown, add_generation_prompt=True)
         prompt_tokens = sum(len(ids) for ids in self.tokenizer([s.text for s in segments],
                                                                add_special_tokens=False)["input_ids"])
         if self.context and prompt_tokens >= self.context:

@@ -15,6 +15,8 @@ from svend.inference.engine import Engine, Generation
 from svend.models.transformer import SvendDecoder
 from svend.tokens import format_tool_call, render_prompt, render_segments
 
+from tests.conftest import one_thread
+
 from .conftest import MALFORMED, WEATHER, dumps, user
 
 
@@ -190,3 +192,28 @@ def test_shared_prefixes_are_found(trained):
     assert not [r for r in rows if r.conv in (0, 1, 2)][0].chain  # short prompts: nothing worth sharing
     copies = eng._rows([user("What is 17 * 23?")], [[WEATHER]], copies=3)
     assert all(r.chain[-1] == tuple(r.prompt[:-1]) for r in copies)
+
+
+def test_a_model_trained_in_its_base_chat_template_calls_tools_in_it(tool_tokenizer, calc_registry):
+    """A tokenizer whose chat template is not ChatML (Zephyr-like headers, turns closed by its EOS):
+    Svend trains the same records in that template (svend.chat_format) and the engine continues a tool
+    call in it — the tool turn under the template's own header, generation stopping at its EOS."""
+    from svend import chat_format
+    from tests.test_chat_format import HEADERS
+
+    from .conftest import _build, train
+
+    base, examples = tool_tokenizer
+    tokenizer = base.__class__(tokenizer_object=base.backend_tokenizer, pad_token=base.pad_token, eos_token="<|end|>")
+    tokenizer.chat_template = HEADERS
+    assert chat_format.choose(tokenizer, "base") == "template"
+    model = _build("llama", len(tokenizer))
+    with one_thread():
+        loss = train(model, tokenizer, examples, steps=70, lr=6e-3)
+        assert loss < 0.05, f"the tiny model did not learn its tool calls in the template (loss {loss:.3f})"
+        gen = Engine(model, tokenizer, calc_registry, max_new_tokens=120, progress=False).chat(user("What is 17 * 23?"), tools=[])
+    assert gen.finish_reason == "stop" and gen.rounds == 2
+    assert [(r.name, r.result["result"]) for r in gen.tool_calls] == [("calculator", "391")]
+    assert gen.final == "17 * 23 = 391.\nAnswer: 391"
+    assert gen.text.startswith(format_tool_call("calculator", {"expression": "17*23"}) + "<|end|>\n<|tool|>\n<tool_response>")
+    assert gen.text.endswith("<|assistant|>\n17 * 23 = 391.\nAnswer: 391") and "<|im_end|>" not in gen.text
