@@ -39,14 +39,17 @@ from svend.models import pretrained
 
 ADAPTER_FILE = "svend_adapter.json"
 FORMAT_VERSION = 1
-CHAT_FORMAT = "chatml+hermes-tools"
+TOOL_FORMAT = "hermes-tools"  # <tool_call>/<tool_response> blocks inside the turns (svend.tokens)
 NEW_TOKEN_METHODS = ("trainable_tokens", "modules_to_save")
 
 
-def chat_format() -> dict[str, Any]:
-    """The chat/tool format a checkpoint was trained with (`svend.tokens`)."""
+def chat_format(tokenizer) -> dict[str, Any]:
+    """The chat/tool format a checkpoint was trained with: the turn layout (`svend.chat_format`: chatml
+    or the base's template) and Svend's tool syntax inside the turns (`svend.tokens`)."""
+    from svend.chat_format import format_for
+
     return {
-        "name": CHAT_FORMAT,
+        "name": f"{format_for(tokenizer).name}+{TOOL_FORMAT}",
         "version": getattr(tokens, "FORMAT_VERSION", 1),
         "special_tokens": list(tokens.SPECIAL_TOKENS),
     }
@@ -257,7 +260,7 @@ def save_adapter(model: nn.Module, tokenizer, folder: str | os.PathLike, extra: 
         tokenizer.save_pretrained(tmp)
         meta = {
             "format_version": FORMAT_VERSION,
-            "chat_format": chat_format(),
+            "chat_format": chat_format(tokenizer),
             "model": {
                 "source": origin.get("source"),
                 "path": origin.get("path"),
