@@ -183,19 +183,18 @@ def choose(tokenizer, preference: str = "auto") -> str:
     ``auto``: the base template unless it is ChatML already, missing, or unusable (then ChatML)."""
     if preference not in CHOICES:
         raise ValueError(f"chat_format={preference!r}: expected one of {', '.join(CHOICES)}")
-    name = "chatml"
+    fmt: ChatML | Template = ChatML()
     has_template = bool(getattr(tokenizer, "chat_template", None))
     if preference == "base" or (preference == "auto" and has_template and not _same_as_chatml(tokenizer)):
         try:
-            Template(tokenizer)
-            name = "template"
+            fmt = Template(tokenizer)
         except ChatFormatError as exc:
             if preference == "base":
                 raise
             log.warning("chat_format=auto: %s; training and serving in Svend's ChatML instead", exc)
-    tokenizer.init_kwargs[CONFIG_KEY] = name
-    tokenizer.__dict__.pop("_svend_format", None)  # format_for decides again
-    return name
+    tokenizer.init_kwargs[CONFIG_KEY] = fmt.name
+    tokenizer._svend_format = fmt  # what format_for returns from now on
+    return fmt.name
 
 
 def format_for(tokenizer) -> ChatML | Template:
@@ -203,7 +202,10 @@ def format_for(tokenizer) -> ChatML | Template:
     cached = getattr(tokenizer, "_svend_format", None)
     if cached is not None:
         return cached
-    name = tokenizer.init_kwargs.get(CONFIG_KEY) or choose(tokenizer)
+    name = tokenizer.init_kwargs.get(CONFIG_KEY)
+    if name is None:
+        choose(tokenizer)
+        return tokenizer._svend_format
     fmt = Template(tokenizer) if name == "template" else ChatML()
     tokenizer._svend_format = fmt
     return fmt

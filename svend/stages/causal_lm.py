@@ -59,7 +59,7 @@ def lm_loss(net: nn.Module, batch: dict[str, torch.Tensor], chunk_tokens: int | 
     hidden, targets = hidden[mask], batch["labels"][mask]
     head, n = net.get_output_embeddings(), int(targets.numel())
     if not chunk_tokens or n <= chunk_tokens:
-        return F.cross_entropy(head(hidden).float(), targets), n
+        return _summed_ce(head, hidden, targets) / n, n
     total = sum(checkpoint(_summed_ce, head, h, t, use_reentrant=False)
                 for h, t in zip(hidden.split(chunk_tokens), targets.split(chunk_tokens)))
     return total / n, n
