@@ -237,6 +237,23 @@ def test_safety_records_are_labelled_with_the_fixed_categories(dataset):
     assert not any("```" in h or " mg" in h or " grams" in h for h in harmful)
 
 
+def test_safety_split_holds_out_whole_templates():
+    """The split key is the template (the phrasing before its slots are filled, without its framing), so
+    a held-out request is never a refilled or reframed copy of a training one — while fills and framings vary."""
+    ctx, rng = Context(registry=None), random.Random(0)
+    texts = defaultdict(set)
+    for i in range(600):
+        for make in (safety.harmful, safety.lookalike):
+            example = make(ctx, rng, i)
+            texts[example.problem].add(example.messages[0]["content"])
+    templates = {f"{c}:{t}" for c, intents in safety.HARMFUL.items() for _, phrasings in intents for t in phrasings}
+    templates |= {f"benign:{t}" for _, _, phrasings, _ in safety.BENIGN for t in phrasings}
+    assert set(texts) <= templates
+    assert sum(len(t) > 3 for t in texts.values()) > len(texts) // 2  # one template, many requests
+    held_out = [p for p in texts if build.split_of(p, [("train", 0.7), ("val", 0.15), ("test", 0.15)]) == "test"]
+    assert any(p.startswith("benign:") for p in held_out) and sum(not p.startswith("benign:") for p in held_out) >= 5
+
+
 @pytest.mark.parametrize("recipe", sorted(p.stem for p in (CONF_DIR / "recipe").glob("*.yaml")))
 def test_every_recipe_composes_and_plans(recipe, tmp_path):
     cfg = compose_data([f"recipe={recipe}"], tmp_path)
