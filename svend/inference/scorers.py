@@ -2,12 +2,16 @@
 
 A scorer is any callable ``(conversation, candidates: list[Generation]) -> list[float]`` (one score per
 candidate, higher is better; the engine returns the best, ties to the first). ``engine.scorer`` in
-config is a name from ``SCORERS`` or a ``_target_`` node for a scorer that needs arguments (a
-verifier checkpoint). Registering one is one line here::
+config is a name from ``SCORERS``, ``name:argument`` for a scorer built from one argument, or a
+``_target_`` node for one that needs several::
 
-    SCORERS["verifier"] = "svend.stages.verifier:VerifierScorer"   # "module:attr", imported on first use
+    engine.scorer=majority                                 # self-consistency
+    engine.scorer=verifier                                 # the newest finished verifier run in ./svend.db
+    engine.scorer=verifier:outputs/verifier/<time>         # that run
+    '+engine.scorer={_target_: svend.stages.verifier.VerifierScorer, source: <run>, batch_size: 16}'
 
-so a heavy scorer costs nothing until a config asks for it.
+Registering one is one line in ``SCORERS``: a scorer, or ``"module:attr"`` of a factory imported on
+first use, so a heavy scorer costs nothing until a config asks for it.
 """
 
 from __future__ import annotations
@@ -33,19 +37,24 @@ def majority(conversation: Sequence[dict], candidates: Sequence[Any]) -> list[fl
 # name -> a scorer, or "module:attr" of a scorer factory (called with no arguments) imported on first use
 SCORERS: dict[str, Scorer | str] = {
     "majority": majority,
+    "verifier": "svend.stages.verifier:VerifierScorer",
 }
 
 
 def resolve_scorer(spec: Any) -> Scorer:
     """A scorer from a name in `SCORERS`, a ``_target_`` config node, or a callable."""
     if isinstance(spec, str):
-        if spec not in SCORERS:
+        name, colon, argument = spec.partition(":")
+        if name not in SCORERS:
             raise ValueError(f"engine.scorer={spec!r}: unknown scorer; known: {', '.join(sorted(SCORERS))}, "
                              "or a _target_ node")
-        entry = SCORERS[spec]
+        entry = SCORERS[name]
         if isinstance(entry, str):
             module, _, attr = entry.partition(":")
-            entry = getattr(importlib.import_module(module), attr)()
+            factory = getattr(importlib.import_module(module), attr)
+            return factory(argument) if colon else factory()
+        if colon:
+            raise ValueError(f"engine.scorer={spec!r}: {name} takes no argument")
         return entry
     if isinstance(spec, Mapping) or type(spec).__name__ == "DictConfig":
         if "_target_" not in spec:

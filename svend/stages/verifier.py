@@ -30,6 +30,7 @@ from the run folder and is what best-of-N sampling and the gates call.
 from __future__ import annotations
 
 import logging
+import os
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -41,6 +42,7 @@ from torchmetrics.functional.classification import binary_accuracy, binary_auroc
 
 from svend.models.heads import HEAD_DIR, HeadedLM, HeadScorer, PooledHead, backbone_record, hidden_size, save_head
 from svend.stages.classifier import ClassifierStage
+from svend.state.runs import newest_run
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +234,10 @@ class VerifierScorer(HeadScorer):
 
     kind = "verifier"
     column = "outcome"  # score(transcript) → P(correct): the whole conversation, its last turn the answer
+
+    def __init__(self, source: str | os.PathLike | None = None, **kwargs: Any) -> None:
+        """``source`` None: the newest finished verifier run in ``./svend.db`` (`engine.scorer=verifier`)."""
+        super().__init__(newest_run("verifier", needs="head") if source is None else source, **kwargs)
 
     def __call__(self, conversation: Sequence[Mapping[str, Any]], candidates: Sequence[Any]) -> list[float]:
         """One score per candidate: the conversation followed by the candidate's new turns."""

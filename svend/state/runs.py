@@ -79,6 +79,21 @@ def _open(path: Path) -> StateStore:
         raise StateError(f"paths.state_db: {e}") from e
 
 
+def newest_run(stage: str, state_db: str | os.PathLike = "svend.db", needs: str = ".") -> Path:
+    """The run folder of the newest finished ``stage`` run in ``state_db`` that still has ``needs`` inside
+    it (``head`` for a verifier); a clear error when there is none."""
+    path = Path(state_db)
+    if not path.is_file():
+        raise FileNotFoundError(f"no state database at {path.resolve()}: train a {stage} first "
+                                f"(svend-train experiment={stage}) or name its run folder")
+    with _open(path) as store:
+        for run in store.list_runs(status="finished"):
+            if run["stage"] == stage and (Path(run["run_dir"]) / needs).exists():
+                return Path(run["run_dir"])
+    raise FileNotFoundError(f"{path}: no finished {stage} run with {needs}/ in its folder; train one "
+                            f"(svend-train experiment={stage}) or name its run folder")
+
+
 @contextmanager
 def record_run(cfg: DictConfig) -> Iterator[RunRecord]:
     """Record the run of ``cfg`` (a Hydra job's config) in ``cfg.paths.state_db`` for the duration of the

@@ -48,16 +48,24 @@ def constant_scorer():
     return lambda conversation, candidates: [0.5] * len(candidates)
 
 
+def scorer_of(value: str):
+    return lambda conversation, candidates: [float(value)] * len(candidates)
+
+
 def test_scorers_resolve_by_name_target_or_callable():
     assert resolve_scorer("majority") is majority
     assert resolve_scorer({"_target_": "svend.inference.scorers.resolve_scorer", "spec": "majority"}) is majority
     fn = lambda conv, cands: [0.0] * len(cands)  # noqa: E731
     assert resolve_scorer(fn) is fn
     SCORERS["lazy"] = f"{__name__}:constant_scorer"  # a "module:attr" factory, imported on first use
+    SCORERS["lazy_arg"] = f"{__name__}:scorer_of"  # name:argument calls the factory with the argument
     try:
         assert resolve_scorer("lazy")([], [gen("a"), gen("b")]) == [0.5, 0.5]
+        assert resolve_scorer("lazy_arg:0.25")([], [gen("a")]) == [0.25]
     finally:
-        del SCORERS["lazy"]
+        del SCORERS["lazy"], SCORERS["lazy_arg"]
+    with pytest.raises(ValueError, match="majority takes no argument"):
+        resolve_scorer("majority:3")
     with pytest.raises(ValueError, match="unknown scorer"):
         resolve_scorer("nope")
     with pytest.raises(ValueError, match="needs _target_"):

@@ -45,7 +45,30 @@ def check_scorer_matches_export(run, val_file, expected_kind: str) -> VerifierSc
     assert scorer(user, candidates) == pytest.approx([scores[0], scores[1]], abs=1e-5)
     engine_scorer = resolve_scorer({"_target_": "svend.stages.verifier.VerifierScorer", "source": str(run)})
     assert engine_scorer(user, candidates[:1]) == pytest.approx([scores[0]], abs=1e-5)
+    assert resolve_scorer(f"verifier:{run}")(user, candidates[:1]) == pytest.approx([scores[0]], abs=1e-5)
     return scorer
+
+
+def test_engine_scorer_verifier_finds_the_newest_finished_verifier_run(verifier_files, tmp_path, monkeypatch):
+    """`engine.scorer=verifier` alone: the newest finished verifier run in ./svend.db that has a head."""
+    from svend.inference.scorers import resolve_scorer
+    from svend.state.store import StateStore
+
+    run = tmp_path / "run"
+    train(compose_train([*VERIFIER, "trainer.max_steps=2", "trainer.val_check_interval=2", *data_overrides(verifier_files)], run))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no state database"):
+        resolve_scorer("verifier")
+    with StateStore(tmp_path / "svend.db") as store:
+        for folder, stage in ((run, "verifier"), (tmp_path / "newer_without_head", "verifier"), (tmp_path / "lm", "base_reasoning")):
+            folder.mkdir(exist_ok=True)
+            store.finish_run(store.start_run(folder, task_name="t", stage=stage, config="", overrides=[], git_rev=None),
+                             metrics={}, checkpoints={})
+    conversation = read_jsonl(verifier_files["val"])[0]["messages"]
+    assert resolve_scorer("verifier").score(conversation) == pytest.approx(VerifierScorer(run).score(conversation), abs=1e-6)
+    (run / "head").rename(tmp_path / "moved")
+    with pytest.raises(FileNotFoundError, match="no finished verifier run with head/"):
+        resolve_scorer("verifier")
 
 
 def test_verifier_trains_reports_exports_and_reloads(verifier_files, tmp_path):
