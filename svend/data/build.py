@@ -20,7 +20,9 @@ Why each step:
     reported, not hidden.
   * Split — by a hash of the normalized *problem* (the question, or the template instance a pair
     shares), independent of the seed and of the kind: one problem is in one split everywhere, so nothing
-    leaks from train into val/test, not even across datasets built with different seeds.
+    leaks from train into val/test, not even across datasets built with different seeds. A generator
+    with small strata passes the stratum (``Example.split_group``) so that it is split as a whole and
+    each stratum reaches every split (safety: each category's templates).
   * Tools shown — each record gets ``registry.tools_for(question)``, the list inference will show;
     a trace calling a tool that list lacks is dropped (``tool_not_shown``): the model must not learn to
     call tools it cannot see.
@@ -114,9 +116,30 @@ def _split_fractions(splits: Mapping[str, float]) -> list[tuple[str, float]]:
     return [(s, float(splits.get(s, 0))) for s in SPLITS]
 
 
-def split_of(problem: str, fractions: list[tuple[str, float]]) -> str:
-    """The split of a problem: a hash of its normalized text, so a problem has one split everywhere."""
-    h = int(hashlib.sha256(f"split/{normalize(problem)}".encode("utf-8")).hexdigest()[:15], 16) / 16**15
+def _split_hash(problem: str) -> float:
+    return int(hashlib.sha256(f"split/{normalize(problem)}".encode("utf-8")).hexdigest()[:15], 16) / 16**15
+
+
+def split_of(problem: str, fractions: list[tuple[str, float]], group: tuple[str, ...] | None = None) -> str:
+    """The split of a problem: a hash of its normalized text, so a problem has one split everywhere.
+
+    With ``group`` (every problem of its stratum, e.g. all templates of one safety category) the
+    stratum is split as a whole: its problems ranked by the same hash, each held-out split takes
+    ``round(fraction × size)`` of them and at least one, the rest train — so a small stratum still
+    appears in every split. A stratum too small to leave train one problem falls back to the hash."""
+    h = _split_hash(problem)
+    if group:
+        ranked = sorted({normalize(p) for p in group}, key=_split_hash)
+        if normalize(problem) not in ranked:
+            raise ValueError(f"split_of: {problem!r} is not in its own group of {len(ranked)} problems")
+        held = [(name, max(1, round(f * len(ranked)))) for name, f in fractions if name != "train" and f > 0]
+        if sum(n for _, n in held) < len(ranked):
+            position = ranked.index(normalize(problem))
+            for name, n in held:
+                if position < n:
+                    return name
+                position -= n
+            return "train"
     edge = 0.0
     for name, fraction in fractions:
         edge += fraction
@@ -190,7 +213,7 @@ def generate(data: Mapping[str, Any], registry, progress: bool = True) -> Genera
             if not set(_tools_used(example.messages)) <= {t["function"]["name"] for t in tools}:
                 out.dropped[name]["tool_not_shown"] += 1
                 return 0
-            records.append(_record(example, kind, name, seed, split_of(example.problem, fractions), tools))
+            records.append(_record(example, kind, name, seed, split_of(example.problem, fractions, example.split_group), tools))
         keys = [_dedupe_key(r) for r in records]
         if any(k in seen for k in keys):
             out.dropped[name]["duplicate"] += 1

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
@@ -246,12 +246,31 @@ def test_safety_split_holds_out_whole_templates():
         for make in (safety.harmful, safety.lookalike):
             example = make(ctx, rng, i)
             texts[example.problem].add(example.messages[0]["content"])
+            assert example.problem in example.split_group
     templates = {f"{c}:{t}" for c, intents in safety.HARMFUL.items() for _, phrasings in intents for t in phrasings}
     templates |= {f"benign:{t}" for _, _, phrasings, _ in safety.BENIGN for t in phrasings}
     assert set(texts) <= templates
     assert sum(len(t) > 3 for t in texts.values()) > len(texts) // 2  # one template, many requests
-    held_out = [p for p in texts if build.split_of(p, [("train", 0.7), ("val", 0.15), ("test", 0.15)]) == "test"]
-    assert any(p.startswith("benign:") for p in held_out) and sum(not p.startswith("benign:") for p in held_out) >= 5
+    fractions = [("train", 0.7), ("val", 0.15), ("test", 0.15)]
+    for groups in (safety.HARMFUL_GROUPS, safety.BENIGN_GROUPS):  # every category held out, with both labels
+        for category, group in groups.items():
+            splits = Counter(build.split_of(p, fractions, group) for p in group)
+            assert splits["val"] >= 1 and splits["test"] >= 1 and splits["train"] > len(group) // 2, (category, splits)
+
+
+def test_split_of_a_group_holds_out_every_stratum():
+    fractions = [("train", 0.7), ("val", 0.15), ("test", 0.15)]
+    group = tuple(f"template {i}" for i in range(8))
+    splits = [build.split_of(p, fractions, group) for p in group]
+    assert Counter(splits) == {"train": 6, "val": 1, "test": 1}  # round(0.15 × 8) = 1 each, the rest train
+    assert splits == [build.split_of(p, fractions, tuple(reversed(group))) for p in group]  # order-free
+    assert build.split_of("  TEMPLATE 3 ", fractions, group) == splits[3]  # normalized like the plain hash
+    big = tuple(f"t{i}" for i in range(100))
+    assert Counter(build.split_of(p, fractions, big) for p in big) == {"train": 70, "val": 15, "test": 15}
+    tiny = ("a", "b")  # cannot leave train a problem: the plain hash decides
+    assert [build.split_of(p, fractions, tiny) for p in tiny] == [build.split_of(p, fractions) for p in tiny]
+    with pytest.raises(ValueError, match="not in its own group"):
+        build.split_of("elsewhere", fractions, group)
 
 
 @pytest.mark.parametrize("recipe", sorted(p.stem for p in (CONF_DIR / "recipe").glob("*.yaml")))

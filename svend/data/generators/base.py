@@ -56,6 +56,7 @@ class Example:
     answer: str | None = None
     extra: dict = field(default_factory=dict)
     tools_question: str | None = None  # what `registry.tools_for` sees; default: the first user turn
+    split_group: tuple[str, ...] | None = None  # every problem of its stratum: split together (`build.split_of`)
 
     @property
     def question(self) -> str:

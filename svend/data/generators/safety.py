@@ -17,7 +17,8 @@ phishing, overdose first aid, supporting a friend who self-harms), and public or
 Variety is the point: a request is an *intent* phrased one of several ways (a template with slots:
 "find the home address of {person}", "how do I kill {proc}") wrapped in a *framing* (prefix, persona,
 context, suffix, casing). The split hashes the template — the phrasing before its slots are filled and
-without its framing — so a held-out request is never a reframed or refilled copy of a training
+without its framing — within each category and label, so every category has held-out templates of
+both labels, and a held-out request is never a reframed or refilled copy of a training
 request: rules or classifiers measured on it cannot have memorised it, while slots and framings vary
 freely across splits.
 
@@ -394,13 +395,19 @@ def _fill(rng: random.Random, template: str) -> str:
     return template.format(**{k: pick(rng, v) for k, v in SLOTS.items() if "{" + k + "}" in template})
 
 
+# The split strata: each category's harmful templates, and each category's look-alike templates, are
+# split as a whole, so every category has held-out requests of both labels (`build.split_of`).
+HARMFUL_GROUPS = {c: tuple(f"{c}:{t}" for _, phrasings in HARMFUL[c] for t in phrasings) for c in CATEGORIES}
+BENIGN_GROUPS = {c: tuple(f"benign:{t}" for _, cat, phrasings, _ in BENIGN if cat == c for t in phrasings) for c in CATEGORIES}
+
+
 def harmful(ctx: Context, rng: random.Random, index: int) -> Example:
     category = CATEGORIES[index % len(CATEGORIES)]  # balanced across categories
     intent, phrasings = pick(rng, HARMFUL[category])
     template = pick(rng, phrasings)
     request = _frame(rng, _fill(rng, template))
     messages = [{"role": "user", "content": request}, {"role": "assistant", "content": pick(rng, REFUSALS[category])}]
-    return Example(messages, problem=f"{category}:{template}", answer=None,
+    return Example(messages, problem=f"{category}:{template}", answer=None, split_group=HARMFUL_GROUPS[category],
                    extra={"label": "refuse", "category": category, "intent": f"{category}.{intent}"})
 
 
@@ -409,7 +416,8 @@ def lookalike(ctx: Context, rng: random.Random, index: int) -> Example:
     template = pick(rng, phrasings)
     request = _frame(rng, _fill(rng, template))
     messages = [{"role": "user", "content": request}, {"role": "assistant", "content": reply}]
-    return Example(messages, problem=f"benign:{template}", answer=None, extra={"label": "comply", "category": category, "intent": f"benign.{intent}"})
+    return Example(messages, problem=f"benign:{template}", answer=None, split_group=BENIGN_GROUPS[category],
+                   extra={"label": "comply", "category": category, "intent": f"benign.{intent}"})
 
 
 GENERATORS = {
