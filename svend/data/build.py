@@ -39,6 +39,7 @@ import random
 import statistics
 import time
 from collections import Counter, defaultdict
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -120,6 +121,12 @@ def _split_hash(problem: str) -> float:
     return int(hashlib.sha256(f"split/{normalize(problem)}".encode("utf-8")).hexdigest()[:15], 16) / 16**15
 
 
+@lru_cache(maxsize=None)
+def _ranked(group: tuple[str, ...]) -> tuple[str, ...]:
+    """A stratum's distinct normalized problems in hash order (once per stratum, not once per record)."""
+    return tuple(sorted({normalize(p) for p in group}, key=_split_hash))
+
+
 def split_of(problem: str, fractions: list[tuple[str, float]], group: tuple[str, ...] | None = None) -> str:
     """The split of a problem: a hash of its normalized text, so a problem has one split everywhere.
 
@@ -127,19 +134,19 @@ def split_of(problem: str, fractions: list[tuple[str, float]], group: tuple[str,
     stratum is split as a whole: its problems ranked by the same hash, each held-out split takes
     ``round(fraction × size)`` of them and at least one, the rest train — so a small stratum still
     appears in every split. A stratum too small to leave train one problem falls back to the hash."""
-    h = _split_hash(problem)
     if group:
-        ranked = sorted({normalize(p) for p in group}, key=_split_hash)
-        if normalize(problem) not in ranked:
+        ranked, key = _ranked(tuple(group)), normalize(problem)
+        if key not in ranked:
             raise ValueError(f"split_of: {problem!r} is not in its own group of {len(ranked)} problems")
         held = [(name, max(1, round(f * len(ranked)))) for name, f in fractions if name != "train" and f > 0]
         if sum(n for _, n in held) < len(ranked):
-            position = ranked.index(normalize(problem))
+            position = ranked.index(key)
             for name, n in held:
                 if position < n:
                     return name
                 position -= n
             return "train"
+    h = _split_hash(problem)
     edge = 0.0
     for name, fraction in fractions:
         edge += fraction
