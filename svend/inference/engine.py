@@ -34,7 +34,9 @@ leaves the batch at once, a waiting one joins it (continuous batching, ordered b
 length), a row that called a tool leaves with its cache and rejoins after the tool ran. Prefixes that
 several rows share — the system turn with its tools block, the whole prompt of the N best-of-N
 candidates — are encoded once. Greedy decoding gives the same text batched or one at a time
-(tested).
+(tested). With ``greedy_candidate`` the first of the N candidates decodes greedily and the others
+sample, so the scorer can keep the greedy answer (ties go to it) or replace it with a sample it
+rates higher: best-of-N is then an edit of greedy decoding rather than a vote among samples only.
 
 Measured against ``model.generate`` on the same prompts in one run (``python -m svend.benchmarks.engine
 --threads 1 --repeats 2``, SmolLM2-135M, greedy, 64 new tokens, a 2-core CPU shared with other jobs;
@@ -134,6 +136,7 @@ class _Row:
     records: list[ToolCallRecord] = field(default_factory=list)
     new_tokens: int = 0
     finish: str | None = None
+    greedy: bool = False  # best-of-N with greedy_candidate: this row decodes greedily among sampled ones
 
 
 def _tool_name(spec: Any, where: str) -> str:
@@ -159,7 +162,8 @@ class Engine:
 
     def __init__(self, model, tokenizer, registry=None, *, max_rounds: int = 4, max_new_tokens: int = 256,
                  temperature: float = 0.0, top_p: float = 1.0, best_of: int = 1, scorer: Any = "majority",
-                 batch_size: int = 16, max_tools: int = 4, seed: int = 0, progress: bool = True):
+                 greedy_candidate: bool = False, batch_size: int = 16, max_tools: int = 4, seed: int = 0,
+                 progress: bool = True):
         values = {"max_rounds": max_rounds, "max_new_tokens": max_new_tokens, "temperature": temperature,
                   "top_p": top_p, "best_of": best_of, "batch_size": batch_size, "max_tools": max_tools}
         checks = {"max_rounds": max_rounds >= 1, "max_new_tokens": max_new_tokens >= 1, "temperature": temperature >= 0,
@@ -178,6 +182,7 @@ class Engine:
         self.max_rounds, self.max_new_tokens = int(max_rounds), int(max_new_tokens)
         self.temperature, self.top_p = float(temperature), float(top_p)
         self.best_of, self.batch_size, self.max_tools = int(best_of), int(batch_size), int(max_tools)
+        self.greedy_candidate = bool(greedy_candidate) and self.best_of > 1
         self.seed, self.progress = int(seed), bool(progress)
         self.scorer = resolve_scorer(scorer)
         self._runner = Runner(model)
@@ -290,8 +295,8 @@ class Engine:
             calls_so_far = sum(len(m.get("tool_calls") or []) for m in conv) + sum(m["role"] == "tool" for m in conv)
             names = frozenset(_tool_name(s, "tools") for s in specs)
             history = with_tools(conv, specs)
-            rows.extend(_Row(conv_index, prompt, names, calls_so_far, pending=list(prompt), history=history)
-                        for _ in range(copies))
+            rows.extend(_Row(conv_index, prompt, names, calls_so_far, pending=list(prompt), history=history,
+                             greedy=self.greedy_candidate and k == 0) for k in range(copies))
         _share_prefixes(rows)
         return rows
 
@@ -335,6 +340,9 @@ class Engine:
                     active.extend(joining)
                 with torch.inference_mode():
                     tokens = pick(batch.logits, self.temperature, self.top_p, generator)
+                    if self.greedy_candidate:
+                        greedy = torch.tensor([r.greedy for r in active], device=tokens.device)
+                        tokens = torch.where(greedy, batch.logits.argmax(-1), tokens)
                 keep, leaving = [], []
                 for i, (row, tok) in enumerate(zip(active, tokens.tolist())):
                     stop = self._observe(row, tok)

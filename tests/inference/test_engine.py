@@ -141,6 +141,20 @@ def test_best_of_n_picks_by_the_scorer(trained):
     assert picked.new_tokens == max(c.new_tokens for c in picked.candidates)
 
 
+def test_greedy_candidate_is_the_greedy_answer_among_samples(trained):
+    """engine.greedy_candidate: candidate 1 is exactly what greedy decoding writes, the others sample,
+    and a scorer that cannot tell them apart keeps the greedy one (ties go to the first)."""
+    conv = user("Keep calling.")
+    greedy = engine(trained, max_new_tokens=40).chat(conv, tools=[])
+    flat = lambda conv, cands: [0.0] * len(cands)  # noqa: E731
+    eng = engine(trained, max_new_tokens=40, temperature=2.0, best_of=4, seed=3, greedy_candidate=True, scorer=flat)
+    gen = eng.chat(conv, tools=[])
+    assert gen.candidates[0].text == greedy.text and gen.text == greedy.text
+    assert any(c.text != greedy.text for c in gen.candidates[1:])
+    sampled = engine(trained, max_new_tokens=40, temperature=2.0, best_of=4, seed=3, scorer=flat).chat(conv, tools=[])
+    assert [c.text for c in sampled.candidates] != [c.text for c in gen.candidates]
+
+
 def test_stream_tells_the_same_story(trained):
     eng = engine(trained)
     events = list(eng.stream(user("What is 17 * 23?"), tools=[]))
