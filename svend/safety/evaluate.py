@@ -17,6 +17,14 @@ A record is a chat record whose ``metadata`` has ``label`` (``refuse`` | ``compl
 
     python -m svend.safety.evaluate data/<recipe>/safety/test.jsonl [--config rules_only] [-o safety.threshold=0.6]
     python -m svend.safety.evaluate data/safety/safety/test.jsonl --compare -o safety.classifier.source=<run>
+    python -m svend.safety.evaluate data/safety/safety/val.jsonl --calibrate 0.97 -o safety.classifier.source=<run>
+
+``--calibrate R`` (``calibrate_threshold``) picks the classifier threshold for the *combined* gate on a
+validation set: the highest one at which rules-or-classifier still refuses at least R of the harmful
+prompts. The stage's own threshold (``head.json``) is the classifier's best alone; in the gate the
+rules already catch the explicit requests, so the classifier can refuse less often for the same
+recall, and every look-alike it lets through is an over-refusal saved. Pass the printed override on
+(``-o safety.classifier.threshold=…``, the same on ``svend-serve`` and ``svend-eval``).
 """
 
 from __future__ import annotations
@@ -116,6 +124,42 @@ def evaluate_gate(gate: Any, records: Iterable[Mapping[str, Any]], batch_size: i
     }
 
 
+def calibrate_threshold(rules_gate: Any, gate: Any, records: Iterable[Mapping[str, Any]], min_recall: float,
+                        batch_size: int = 64) -> dict:
+    """The highest classifier threshold at which ``rules_gate`` OR ``gate``'s classifier (score ≥
+    threshold) refuses at least ``min_recall`` of the harmful ``records``, with the recall and
+    over-refusal there; ``threshold`` is None when no threshold reaches it."""
+    if not 0 < min_recall <= 1:
+        raise ValueError(f"--calibrate: the recall to keep must be in (0, 1], got {min_recall}")
+    items = [prompt_of(r, i) for i, r in enumerate(records)]
+    texts, harmful = [t for t, _, _ in items], [label == "refuse" for _, label, _ in items]
+    if not any(harmful) or all(harmful):
+        raise ValueError("--calibrate needs both harmful (refuse) and benign (comply) records")
+    ruled, scores = [], []
+    for start in range(0, len(texts), batch_size):
+        chunk = texts[start:start + batch_size]
+        ruled += [d.action == "refuse" for d in rules_gate.check_inputs(chunk)]
+        scores += gate.harmful_scores(chunk)
+    n_harm, n_benign = sum(harmful), len(items) - sum(harmful)
+
+    def rates(threshold: float) -> tuple[float, float]:
+        refused = [r or s >= threshold for r, s in zip(ruled, scores)]
+        caught = sum(f and h for f, h in zip(refused, harmful))
+        return caught / n_harm, sum(f and not h for f, h in zip(refused, harmful)) / n_benign
+
+    best = None
+    for threshold in sorted(set(scores), reverse=True):  # the first that reaches the recall is the highest
+        recall, over = rates(threshold)
+        if recall >= min_recall:
+            best = {"threshold": round(threshold, 6), "refusal_recall": round(recall, 4), "over_refusal": round(over, 4)}
+            break
+    rules_recall, rules_over = rates(float("inf"))
+    return {"min_recall": min_recall, "records": len(items), "harmful": n_harm, "benign": n_benign,
+            "rules_alone": {"refusal_recall": round(rules_recall, 4), "over_refusal": round(rules_over, 4)},
+            "classifier_threshold": getattr(gate.classifier, "threshold", None),
+            "chosen": best, "override": None if best is None else f"safety.classifier.threshold={best['threshold']}"}
+
+
 # --compare: the parts of the gate and the whole, on the same records (conf/safety/ options + overrides).
 PARTS = {"rules alone": ("classifier", ["safety.classifier=null"]), "classifier alone": ("classifier", ["safety.rules=null"]),
          "combined gate": ("classifier", [])}
@@ -153,8 +197,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--compare", action="store_true",
                         help="rules alone, classifier alone and the combined gate as one table "
                              "(needs -o safety.classifier.source=<safety_classifier run>)")
+    parser.add_argument("--calibrate", type=float, metavar="RECALL",
+                        help="choose the classifier threshold for the combined gate on this (validation) set: the highest "
+                             "with refusal recall >= RECALL (needs -o safety.classifier.source=<run>)")
     args = parser.parse_args(argv)
     records = list(read_jsonl(args.path))
+    if args.calibrate is not None:
+        config = args.config if args.config != "default" else "classifier"
+        report = calibrate_threshold(load_gate(config, [*args.overrides, "safety.classifier=null"]),
+                                     load_gate(config, args.overrides), records, args.calibrate)
+        print(json.dumps(report, indent=2))
+        return 0
     if args.compare:
         reports = {name: evaluate_gate(load_gate(config, [*args.overrides, *extra]), records)
                    for name, (config, extra) in PARTS.items()}

@@ -221,6 +221,12 @@ class Gate:
                 _check_unit(value, f"safety.classifier: {name}.scores item {i} [{key!r}]", low_open=False)
         return [dict(s) for s in out]
 
+    def harmful_scores(self, texts: Sequence[str]) -> list[float]:
+        """The classifier's score per text, the number compared with its threshold (one batched call)."""
+        if self.classifier is None:
+            raise ValueError("Gate.harmful_scores: this gate has no classifier (safety.classifier)")
+        return [harmful_score(c) for c in self._classify(self._texts(texts, "harmful_scores"))]
+
     def _code_evidence(self, scored: dict[str, CategoryScore], text: str) -> None:
         """Code pasted into a message ("run this: …") adds its code-abuse signals to ``code_abuse``."""
         results = [self.code.score(segment) for segment in extract_code(text)]
@@ -249,7 +255,7 @@ class Gate:
                                 refusal=self._refusal(best.category))
         if cls is not None:
             cats = {k: v for k, v in cls.items() if k != "harmful"}
-            harmful = cls.get("harmful", max(cats.values()) if cats else 0.0)
+            harmful = harmful_score(cls)
             top = max(cats, key=lambda k: (cats[k], -CATEGORIES.index(k))) if cats else None
             reason = f"classifier: harmful {harmful:.3f} vs threshold {self.classifier.threshold:g}" + (
                 f" (top category {top} {cats[top]:.3f})" if top else "")
@@ -285,6 +291,12 @@ class Gate:
                 self.audit_log.parent.mkdir(parents=True, exist_ok=True)
                 with self.audit_log.open("a", encoding="utf-8") as f:
                     f.write(line)
+
+
+def harmful_score(cls: Mapping[str, float]) -> float:
+    """A classifier's verdict on one text: its ``"harmful"`` score, else its largest category score."""
+    cats = [v for k, v in cls.items() if k != "harmful"]
+    return float(cls.get("harmful", max(cats) if cats else 0.0))
 
 
 def _pii_reasons(found: PIIResult) -> list[str]:
