@@ -147,12 +147,15 @@ def calibrate_threshold(rules_gate: Any, gate: Any, records: Iterable[Mapping[st
         caught = sum(f and h for f, h in zip(refused, harmful))
         return caught / n_harm, sum(f and not h for f, h in zip(refused, harmful)) / n_benign
 
+    # The highest threshold that reaches the recall is the score of the last harmful prompt the rules
+    # miss and the classifier must add: one sort, not a full re-count per candidate threshold.
+    need = next(c for c in range(n_harm + 1) if c / n_harm >= min_recall) - sum(r and h for r, h in zip(ruled, harmful))
+    missed = sorted((s for r, s, h in zip(ruled, scores, harmful) if h and not r), reverse=True)
     best = None
-    for threshold in sorted(set(scores), reverse=True):  # the first that reaches the recall is the highest
+    if need <= len(missed):
+        threshold = missed[need - 1] if need > 0 else max(scores)
         recall, over = rates(threshold)
-        if recall >= min_recall:
-            best = {"threshold": round(threshold, 6), "refusal_recall": round(recall, 4), "over_refusal": round(over, 4)}
-            break
+        best = {"threshold": round(threshold, 6), "refusal_recall": round(recall, 4), "over_refusal": round(over, 4)}
     rules_recall, rules_over = rates(float("inf"))
     return {"min_recall": min_recall, "records": len(items), "harmful": n_harm, "benign": n_benign,
             "rules_alone": {"refusal_recall": round(rules_recall, 4), "over_refusal": round(rules_over, 4)},
