@@ -8,6 +8,7 @@ config is a name from ``SCORERS``, ``name:argument`` for a scorer built from one
     engine.scorer=majority                                 # self-consistency
     engine.scorer=verifier                                 # the newest finished verifier run in ./svend.db
     engine.scorer=verifier:outputs/verifier/<time>         # that run
+    engine.scorer=verifier_vote:outputs/verifier/<time>    # votes weighted by that verifier's P(correct)
     '+engine.scorer={_target_: svend.stages.verifier.VerifierScorer, source: <run>, batch_size: 16}'
 
 Registering one is one line in ``SCORERS``: a scorer, or ``"module:attr"`` of a factory imported on
@@ -17,7 +18,6 @@ first use, so a heavy scorer costs nothing until a config asks for it.
 from __future__ import annotations
 
 import importlib
-from collections import Counter
 from typing import Any, Callable, Mapping, Sequence
 
 from svend.inference.answers import extract_answer, normalize_answer
@@ -25,19 +25,29 @@ from svend.inference.answers import extract_answer, normalize_answer
 Scorer = Callable[[Sequence[dict], Sequence[Any]], list[float]]
 
 
-def majority(conversation: Sequence[dict], candidates: Sequence[Any]) -> list[float]:
-    """Self-consistency: each candidate scores the share of candidates whose final answer
-    (`svend.inference.answers.extract_answer`, compared normalized) equals its own; no answer scores 0."""
+def weighted_vote(candidates: Sequence[Any], weights: Sequence[float]) -> list[float]:
+    """Each candidate scores the summed weight of the candidates whose final answer
+    (`svend.inference.answers.extract_answer`, compared normalized) equals its own; no answer scores 0.
+    Weights 1/N are self-consistency; a verifier's P(correct) is weighted voting (Li et al. 2023)."""
     answers = [normalize_answer(extract_answer(c.final)) for c in candidates]
-    counts = Counter(a for a in answers if a is not None)
+    totals: dict[str, float] = {}
+    for answer, weight in zip(answers, weights):
+        if answer is not None:
+            totals[answer] = totals.get(answer, 0.0) + float(weight)
+    return [totals[a] if a is not None else 0.0 for a in answers]
+
+
+def majority(conversation: Sequence[dict], candidates: Sequence[Any]) -> list[float]:
+    """Self-consistency: each candidate scores the share of candidates that give its final answer."""
     n = len(candidates) or 1
-    return [counts[a] / n if a is not None else 0.0 for a in answers]
+    return [votes / n for votes in weighted_vote(candidates, [1.0] * len(candidates))]
 
 
 # name -> a scorer, or "module:attr" of a scorer factory (called with no arguments) imported on first use
 SCORERS: dict[str, Scorer | str] = {
     "majority": majority,
     "verifier": "svend.stages.verifier:VerifierScorer",
+    "verifier_vote": "svend.stages.verifier:VerifierVote",
 }
 
 

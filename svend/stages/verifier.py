@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.functional.classification import binary_accuracy, binary_auroc, binary_calibration_error
 
+from svend.inference.scorers import weighted_vote
 from svend.models.heads import HEAD_DIR, HeadedLM, HeadScorer, PooledHead, backbone_record, hidden_size, save_head
 from svend.stages.classifier import ClassifierStage
 from svend.state.runs import newest_run
@@ -242,3 +243,14 @@ class VerifierScorer(HeadScorer):
     def __call__(self, conversation: Sequence[Mapping[str, Any]], candidates: Sequence[Any]) -> list[float]:
         """One score per candidate: the conversation followed by the candidate's new turns."""
         return self.score_many([[*conversation, *_turns(c)] for c in candidates])
+
+
+class VerifierVote(VerifierScorer):
+    """Weighted voting: each candidate scores the verifier's P(correct) summed over the candidates that
+    give its final answer (`svend.inference.scorers.weighted_vote`), so an answer many candidates reach
+    wins unless the verifier doubts them, and the verifier alone decides between answers reached once.
+
+        engine.scorer=verifier_vote:outputs/verifier/<time>"""
+
+    def __call__(self, conversation: Sequence[Mapping[str, Any]], candidates: Sequence[Any]) -> list[float]:
+        return weighted_vote(candidates, super().__call__(conversation, candidates))

@@ -1,4 +1,4 @@
-"""extract_answer's order of evidence, normalize_answer's equivalences, and the majority scorer."""
+"""extract_answer's order of evidence, normalize_answer's equivalences, and the voting scorers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from svend.inference.answers import extract_answer, normalize_answer
 from svend.inference.engine import Generation
-from svend.inference.scorers import SCORERS, majority, resolve_scorer
+from svend.inference.scorers import SCORERS, majority, resolve_scorer, weighted_vote
 
 
 @pytest.mark.parametrize("text, answer", [
@@ -42,6 +42,12 @@ def gen(final: str) -> Generation:
 def test_majority_scores_the_share_of_agreeing_candidates():
     candidates = [gen("Answer: 12"), gen("so 391"), gen("Answer: 391."), gen("no idea"), gen("Answer: $391")]
     assert majority([], candidates) == [0.2, 0.6, 0.6, 0.0, 0.6]
+
+
+def test_weighted_vote_sums_the_weights_of_candidates_with_one_answer():
+    candidates = [gen("Answer: 12"), gen("so 391"), gen("Answer: 391."), gen("no idea"), gen("Answer: 12.0")]
+    scores = weighted_vote(candidates, [0.9, 0.25, 0.25, 1.0, 0.05])
+    assert scores == pytest.approx([0.95, 0.5, 0.5, 0.0, 0.95])   # one confident 12 outweighs two doubted 391s
 
 
 def constant_scorer():

@@ -46,6 +46,11 @@ def check_scorer_matches_export(run, val_file, expected_kind: str) -> VerifierSc
     engine_scorer = resolve_scorer({"_target_": "svend.stages.verifier.VerifierScorer", "source": str(run)})
     assert engine_scorer(user, candidates[:1]) == pytest.approx([scores[0]], abs=1e-5)
     assert resolve_scorer(f"verifier:{run}")(user, candidates[:1]) == pytest.approx([scores[0]], abs=1e-5)
+    # Weighted voting: candidates with one final answer pool the verifier's P(correct).
+    voters = [SimpleNamespace(messages=turns, final="Answer: 7"), SimpleNamespace(messages=turns, final="so 7.0"),
+              SimpleNamespace(messages=records[1]["messages"][1:], final="Answer: 8")]
+    expected = [2 * scores[0], 2 * scores[0], scores[1]]
+    assert resolve_scorer(f"verifier_vote:{run}")(user, voters) == pytest.approx(expected, abs=1e-5)
     return scorer
 
 
