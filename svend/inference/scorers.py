@@ -31,7 +31,7 @@ def weighted_vote(candidates: Sequence[Any], weights: Sequence[float]) -> list[f
     Weights 1/N are self-consistency; a verifier's P(correct) is weighted voting (Li et al. 2023)."""
     answers = [normalize_answer(extract_answer(c.final)) for c in candidates]
     totals: dict[str, float] = {}
-    for answer, weight in zip(answers, weights):
+    for answer, weight in zip(answers, weights, strict=True):
         if answer is not None:
             totals[answer] = totals.get(answer, 0.0) + float(weight)
     return [totals[a] if a is not None else 0.0 for a in answers]
