@@ -38,6 +38,10 @@ def test_smoke_experiment_end_to_end(tmp_path):
     hp = scalars(run_dir, "hparams/val_loss")
     assert hp and 0 < next(iter(hp.values())) < 20
     assert f"best checkpoint: {run_dir}" in result.stdout and "tensorboard --logdir" in result.stdout
+    # No terminal here, so the progress bar is not watched: the log says where training stands instead.
+    progress = [line for line in (run_dir / "train.log").read_text().splitlines() if "[svend.progress]" in line]
+    assert progress and "s/step" in progress[0] and "left" in progress[0], progress
+    assert "done: step 12/12" in progress[-1] and "in all" in progress[-1], progress
     # The README's loss-curve PNG is drawn from these event files.
     png = plot_scalars(run_dir, ["train/loss", "val/loss", "never/logged"], tmp_path / "loss.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
