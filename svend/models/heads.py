@@ -4,13 +4,14 @@ The verifier and the safety classifier are the same shape of model: the LM backb
 tuned or frozen) reads a conversation, and a linear read-out maps the final hidden state at chosen
 positions to a few logits::
 
-    tokens ──► backbone (net.get_decoder()) ──► hidden [B, T, H] ──► pick positions ──► Linear(H, n)
+    tokens ──► backbone (net.get_decoder()) ──► hidden [B, T, H] ──► pool at positions ──► Linear(·, n)
                                                                       last token of each example
                                                                       (and step boundaries: the verifier)
 
-Why the last non-pad token: the decoder is causal, so only the last token has read the whole chain.
-Batches are right-padded (`svend.data.classification`), so real tokens never attend to padding and no
-attention mask is needed. Why one ``Linear`` with named columns instead of several heads: the
+Why the last non-pad token: the decoder is causal, so only the last token has read the whole chain;
+``pooling=mean`` or ``last_and_mean`` add the mean of the states up to it (`PooledHead`). Batches are
+right-padded (`svend.data.classification`), so real tokens never attend to padding and no attention
+mask is needed. Why one ``Linear`` with named columns instead of several heads: the
 verifier's outcome and step logits, the safety classifier's refuse logit and category logits are all
 linear read-outs of the same hidden state; one matrix keeps the export to one tensor pair, and the
 names (``head.json``) say which column is which.
@@ -55,18 +56,33 @@ def hidden_size(net: nn.Module) -> int:
     return int(net.get_input_embeddings().weight.shape[1])
 
 
-class PooledHead(nn.Module):
-    """``Linear(hidden, len(names))`` applied to the hidden state at given positions; column ``i`` is
-    the logit called ``names[i]``. Zero-initialized: every output starts at logit 0 (p = 0.5), so the
-    first steps do not depend on a random read-out."""
+POOLINGS = ("last_token", "mean", "last_and_mean")
 
-    def __init__(self, hidden_size: int, names: Sequence[str], dropout: float = 0.0) -> None:
+
+class PooledHead(nn.Module):
+    """``Linear(features, len(names))`` applied to the pooled hidden state at given positions; column
+    ``i`` is the logit called ``names[i]``. Zero-initialized: every output starts at logit 0 (p = 0.5),
+    so the first steps do not depend on a random read-out.
+
+    ``pooling`` says what the read-out sees at a position:
+    - ``last_token``: the hidden state at the position itself (the decoder is causal, so it has read
+      everything before);
+    - ``mean``: the mean of the hidden states from the row's start up to and including the position (a
+      prefix mean, so a step boundary's feature covers the chain so far): every token's own state
+      reaches the read-out, where a small model's final state can lean on the phrasing around a word
+      rather than on the word;
+    - ``last_and_mean``: both, concatenated (``2 × hidden_size`` features)."""
+
+    def __init__(self, hidden_size: int, names: Sequence[str], dropout: float = 0.0, pooling: str = "last_token") -> None:
         super().__init__()
         if not names:
             raise ValueError("a head needs at least one output name")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling={pooling!r}: choose one of {', '.join(POOLINGS)}")
         self.names = list(names)
+        self.hidden_size, self.pooling = int(hidden_size), pooling
         self.dropout = nn.Dropout(dropout)
-        self.proj = nn.Linear(hidden_size, len(self.names))
+        self.proj = nn.Linear(self.hidden_size * (2 if pooling == "last_and_mean" else 1), len(self.names))
         nn.init.zeros_(self.proj.weight)
         nn.init.zeros_(self.proj.bias)
 
@@ -75,9 +91,16 @@ class PooledHead(nn.Module):
 
     def forward(self, hidden: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """``hidden`` [B, T, H], ``index`` [B, S] positions (-1 = none; its output is garbage the caller
-        masks) → logits [B, S, len(names)] in fp32."""
+        masks) → logits [B, S, len(names)] in fp32. Rows start at position 0 (one example per row)."""
         rows = torch.arange(hidden.shape[0], device=hidden.device)[:, None]
-        picked = hidden[rows, index.clamp(min=0)]
+        index = index.clamp(min=0)
+        features = []
+        if self.pooling != "mean":
+            features.append(hidden[rows, index].float())
+        if self.pooling != "last_token":
+            count = torch.arange(1, hidden.shape[1] + 1, device=hidden.device, dtype=torch.float32)
+            features.append((hidden.float().cumsum(dim=1) / count[:, None])[rows, index])
+        picked = torch.cat(features, dim=-1) if len(features) > 1 else features[0]
         return self.proj(self.dropout(picked).to(self.proj.weight.dtype)).float()
 
 
@@ -132,8 +155,8 @@ def save_head(model: HeadedLM, folder: str | os.PathLike, meta: Mapping[str, Any
     record = {
         "format_version": FORMAT_VERSION,
         "names": head.names,
-        "hidden_size": head.proj.in_features,
-        "pooling": "last_token",
+        "hidden_size": head.hidden_size,
+        "pooling": head.pooling,
         **dict(meta),
     }
 
@@ -191,10 +214,10 @@ def load_headed_lm(source: str | os.PathLike, device: str | torch.device = "cpu"
     meta = read_head_meta(folder)
     run_dir = folder.parent
     backbone, tokenizer = _load_backbone(run_dir, meta.get("backbone") or {})
-    head = PooledHead(int(meta["hidden_size"]), meta["names"])
+    head = PooledHead(int(meta["hidden_size"]), meta["names"], pooling=meta.get("pooling", "last_token"))
     head.load_state_dict(load_file(str(folder / HEAD_WEIGHTS)))
-    if hidden_size(backbone) != head.proj.in_features:
-        raise ValueError(f"{folder}: the head reads {head.proj.in_features}-wide states but the backbone's are {hidden_size(backbone)}")
+    if hidden_size(backbone) != head.hidden_size:
+        raise ValueError(f"{folder}: the head reads {head.hidden_size}-wide states but the backbone's are {hidden_size(backbone)}")
     model = HeadedLM(backbone, head, freeze_backbone=True).to(device).eval()
     return model, tokenizer, meta
 

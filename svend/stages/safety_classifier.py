@@ -5,7 +5,8 @@ requests to refuse and look-alike benign ones to answer, each with a category):
     svend-train experiment=safety_classifier                      # SmolLM2-135M + LoRA, CPU, minutes
     svend-train experiment=safety_classifier stage.category_weight=0    # no auxiliary category head
 
-One `svend.models.heads.PooledHead` read at the last token:
+One `svend.models.heads.PooledHead` read at the last token (``pooling=last_and_mean`` adds the mean of
+the request's states: better alone, not in the gate — experiments/safety_classifier):
 - ``refuse``: binary cross-entropy against ``metadata.label`` (refuse = 1, comply = 0); its sigmoid is
   the score the safety gate thresholds.
 - one logit per category (``weapons``, ``malware`` …, taken from the data, or ``stage.categories``):
@@ -69,6 +70,7 @@ class SafetyClassifier(ClassifierStage):
         category_weight: float = 0.3,
         categories: Sequence[str] | None = None,
         dropout: float = 0.0,
+        pooling: str = "last_token",
         threshold: float = 0.5,
         max_fpr: float | None = 0.05,
         export_dir: str | None = None,
@@ -78,7 +80,7 @@ class SafetyClassifier(ClassifierStage):
 
             log.info("stage %s starts from %s", name, init_weights(net, init_from))
         names = [REFUSE, *self._category_names(categories, category_weight)]
-        model = HeadedLM(net, PooledHead(hidden_size(net), names, dropout), freeze_backbone, trainable_layers)
+        model = HeadedLM(net, PooledHead(hidden_size(net), names, dropout, pooling), freeze_backbone, trainable_layers)
         super().__init__(model, optimizer, scheduler, name, outputs=("logit", "label", "group", "category_hit"))
         self._dropout = dropout
         self.category_weight, self.threshold, self.export_dir = float(category_weight), float(threshold), export_dir
@@ -108,7 +110,7 @@ class SafetyClassifier(ClassifierStage):
                              f"svend.data.classification.ClassificationDataModule; the data has {kind} records — use data=safety")
         if self.categories_from_data and not self.categories and dm is not None:
             names = self._category_names(dm.groups, self.category_weight)
-            head = PooledHead(self.net.head.proj.in_features, [REFUSE, *names], self._dropout)
+            head = PooledHead(self.net.head.hidden_size, [REFUSE, *names], self._dropout, self.net.head.pooling)
             self.net.head = head.to(self.device)
             self.trainable_names = {n for n, p in self.named_parameters() if p.requires_grad}
             log.info("safety categories from the data: %s", ", ".join(self.categories))

@@ -65,6 +65,7 @@ class Verifier(ClassifierStage):
         trainable_layers: int | None = None,
         process_weight: float = 0.5,
         dropout: float = 0.0,
+        pooling: str = "last_token",
         threshold: float = 0.5,
         export_dir: str | None = None,
     ) -> None:
@@ -72,7 +73,7 @@ class Verifier(ClassifierStage):
             from svend.runs import init_weights
 
             log.info("stage %s starts from %s", name, init_weights(net, init_from))
-        model = HeadedLM(net, PooledHead(hidden_size(net), OUTPUTS, dropout), freeze_backbone, trainable_layers)
+        model = HeadedLM(net, PooledHead(hidden_size(net), OUTPUTS, dropout, pooling), freeze_backbone, trainable_layers)
         super().__init__(model, optimizer, scheduler, name, outputs=("logit", "label", "group", "step_logit", "step_label"))
         self.process_weight, self.threshold, self.export_dir = float(process_weight), float(threshold), export_dir
 

@@ -18,9 +18,10 @@ SAFETY = ["stage=safety_classifier", "data=safety", "trainer.max_steps=30", "tra
           "trainer.log_every_n_steps=2", "callbacks.last.every_n_train_steps=15", "optim.lr=3e-3", *FAST]
 
 
-def test_safety_classifier_learns_reports_and_writes_the_threshold_curve(safety_files, tmp_path):
+@pytest.mark.parametrize("pooling", ["last_token", "last_and_mean"])
+def test_safety_classifier_learns_reports_and_writes_the_threshold_curve(safety_files, tmp_path, pooling):
     run = tmp_path / "run"
-    _, metrics = train(compose_train([*SAFETY, *data_overrides(safety_files)], run))
+    _, metrics = train(compose_train([*SAFETY, f"stage.pooling={pooling}", *data_overrides(safety_files)], run))
     # It learns (held-out quality is the SmolLM2 test's job: a from-scratch tiny decoder needs far more steps).
     refuse_loss = scalars(run, "train/refuse_loss")
     assert refuse_loss[max(refuse_loss)] < refuse_loss[min(refuse_loss)], refuse_loss
@@ -32,7 +33,7 @@ def test_safety_classifier_learns_reports_and_writes_the_threshold_curve(safety_
 
     meta = read_json(run / "head" / "head.json")
     assert meta["kind"] == "safety_classifier" and meta["categories"] == ["drugs", "fraud", "malware", "privacy", "self_harm", "weapons"]
-    assert meta["names"][0] == "refuse" and len(meta["names"]) == 7
+    assert meta["names"][0] == "refuse" and len(meta["names"]) == 7 and meta["pooling"] == pooling
     curve = read_json(run / "head" / "threshold_curve.json")
     points = curve["curve"]
     assert curve["positive_class"] == "refuse" and len(points) >= 2
@@ -45,7 +46,7 @@ def test_safety_classifier_learns_reports_and_writes_the_threshold_curve(safety_
     at = curve["metrics_at_threshold"]
     assert at["threshold"] == chosen["threshold"] and at["classes"]["refuse"]["recall"] == pytest.approx(chosen["recall"])
 
-    # The reloaded scorer gives the scores the curve was computed from.
+    # The reloaded scorer (its pooling from head.json) gives the scores the curve was computed from.
     scorer = SafetyScorer(run)
     records = read_jsonl(safety_files["val"])
     p = torch.tensor(scorer.score_many([r["messages"][:-1] for r in records]))
