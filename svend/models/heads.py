@@ -96,11 +96,11 @@ class PooledHead(nn.Module):
         index = index.clamp(min=0)
         features = []
         if self.pooling != "mean":
-            features.append(hidden[rows, index].float())
-        if self.pooling != "last_token":
+            features.append(hidden[rows, index])
+        if self.pooling != "last_token":  # summed in fp32: a bf16 running sum over a long chain loses the tail
             count = torch.arange(1, hidden.shape[1] + 1, device=hidden.device, dtype=torch.float32)
-            features.append((hidden.float().cumsum(dim=1) / count[:, None])[rows, index])
-        picked = torch.cat(features, dim=-1) if len(features) > 1 else features[0]
+            features.append((hidden.float().cumsum(dim=1) / count[:, None])[rows, index].to(hidden.dtype))
+        picked = torch.cat(features, dim=-1)
         return self.proj(self.dropout(picked).to(self.proj.weight.dtype)).float()
 
 
