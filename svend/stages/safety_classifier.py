@@ -5,8 +5,9 @@ requests to refuse and look-alike benign ones to answer, each with a category):
     svend-train experiment=safety_classifier                      # SmolLM2-135M + LoRA, CPU, minutes
     svend-train experiment=safety_classifier stage.category_weight=0    # no auxiliary category head
 
-One `svend.models.heads.PooledHead` read at the last token (``pooling=last_and_mean`` adds the mean of
-the request's states: better alone, not in the gate — experiments/safety_classifier):
+One `svend.models.heads.PooledHead` that reads the last token's state and the mean of the request's
+states side by side (``pooling=last_and_mean``; ``last_token`` alone separates less on held-out
+phrasings — experiments/safety_classifier):
 - ``refuse``: binary cross-entropy against ``metadata.label`` (refuse = 1, comply = 0); its sigmoid is
   the score the safety gate thresholds.
 - one logit per category (``weapons``, ``malware`` …, taken from the data, or ``stage.categories``):
@@ -70,7 +71,7 @@ class SafetyClassifier(ClassifierStage):
         category_weight: float = 0.3,
         categories: Sequence[str] | None = None,
         dropout: float = 0.0,
-        pooling: str = "last_token",
+        pooling: str = "last_and_mean",
         threshold: float = 0.5,
         max_fpr: float | None = 0.05,
         export_dir: str | None = None,
