@@ -98,8 +98,8 @@ class PooledHead(nn.Module):
         if self.pooling != "mean":
             features.append(hidden[rows, index])
         if self.pooling != "last_token":  # summed in fp32: a bf16 running sum over a long chain loses the tail
-            count = torch.arange(1, hidden.shape[1] + 1, device=hidden.device, dtype=torch.float32)
-            features.append((hidden.float().cumsum(dim=1) / count[:, None])[rows, index].to(hidden.dtype))
+            prefix_sum = hidden.float().cumsum(dim=1)[rows, index]  # divide only the picked positions
+            features.append((prefix_sum / (index + 1).unsqueeze(-1)).to(hidden.dtype))
         picked = torch.cat(features, dim=-1)
         return self.proj(self.dropout(picked).to(self.proj.weight.dtype)).float()
 
