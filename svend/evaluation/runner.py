@@ -24,7 +24,8 @@ from hydra.utils import instantiate
 from tqdm.auto import tqdm
 
 from svend.evaluation.report import comparison_table, log_scalars, write_jsonl_atomic, write_report
-from svend.evaluation.task import Task
+from svend.evaluation.task import Task, mean_of
+from svend.inference.scorers import best_index, majority
 
 _LABEL = re.compile(r"^[A-Za-z0-9_.+-]+$")
 
@@ -66,8 +67,26 @@ def select_problems(tasks: Mapping[str, Task], limit: int | None = None, seed: i
     return problems
 
 
-def transcript(problem: Mapping[str, Any], generation: Any, score: Mapping[str, Any], passed: bool) -> dict:
-    """The saved record of one problem: what was asked, what came back, how it scored."""
+def best_of_columns(task: Task, problem: Mapping[str, Any], generation: Any, key: str
+                    ) -> tuple[dict[str, bool], list[dict]]:
+    """Best-of-N, read off the candidates the engine already sampled: whether the first candidate
+    (greedy's with ``engine.greedy_candidate``), majority vote's pick and any candidate pass ``key``.
+    One run then compares the configured scorer with greedy and with self-consistency on the same
+    samples, next to the ceiling no scorer can pass (``@any``, pass@N). Returns ``({key@first,
+    key@majority, key@any}, one record per candidate)``; empty for a single candidate."""
+    candidates = list(getattr(generation, "candidates", None) or [])
+    if len(candidates) < 2:
+        return {}, []
+    passed = [bool(task.evaluate(problem, c).get(key)) for c in candidates]
+    voted = best_index(majority(problem["messages"], candidates))
+    columns = {f"{key}@first": passed[0], f"{key}@majority": passed[voted], f"{key}@any": any(passed)}
+    return columns, [{"final": c.final, "score": c.score, "passed": ok} for c, ok in zip(candidates, passed)]
+
+
+def transcript(problem: Mapping[str, Any], generation: Any, score: Mapping[str, Any], passed: bool,
+               candidates: list[dict] | None = None) -> dict:
+    """The saved record of one problem: what was asked, what came back, how it scored (and with
+    best-of-N, each candidate's final answer, scorer score and pass)."""
     tools = problem.get("tools")
     return {
         "id": problem["id"],
@@ -80,7 +99,7 @@ def transcript(problem: Mapping[str, Any], generation: Any, score: Mapping[str, 
         "finish_reason": generation.finish_reason,
         "rounds": generation.rounds,
         "new_tokens": generation.new_tokens,
-        "candidates": len(generation.candidates or []),
+        "candidates": candidates or [],
         "passed": passed,
         "score": dict(score),
     }
@@ -97,7 +116,8 @@ def evaluate(engine: Any, tasks: Mapping[str, Task], out_dir: str | Path, limit:
              ) -> dict[str, dict[str, float]]:
     """Generate and score every task's problems; returns ``{task: {metric: value}}``.
 
-    Transcripts go to ``<out_dir>/<label>/<task>.jsonl``; with ``tb_writer`` (a TensorBoard
+    With best-of-N each task also reports ``<headline>@first``, ``@majority`` and ``@any`` over the same
+    candidates (`best_of_columns`). Transcripts go to ``<out_dir>/<label>/<task>.jsonl``; with ``tb_writer`` (a TensorBoard
     ``SummaryWriter``) every metric is also logged as ``eval/<task>/<metric>`` at ``step``.
     ``problems`` (from ``select_problems``) pins the problem set; otherwise it is chosen here.
     """
@@ -110,7 +130,7 @@ def evaluate(engine: Any, tasks: Mapping[str, Task], out_dir: str | Path, limit:
     metrics: dict[str, dict[str, float]] = {}
     for name, task in tasks.items():
         todo, key = problems[name], headline(task)
-        rows, records = [], []
+        rows, records, extra = [], [], {}  # extra: the best-of-N columns, in order
         started = time.perf_counter()
         with tqdm(total=len(todo), desc=f"{label} · {name}", unit="problem", dynamic_ncols=True) as bar:
             for start in range(0, len(todo), batch_size):
@@ -120,11 +140,13 @@ def evaluate(engine: Any, tasks: Mapping[str, Task], out_dir: str | Path, limit:
                     raise RuntimeError(f"the engine returned {len(generations)} generations for {len(batch)} prompts")
                 for problem, generation in zip(batch, generations):
                     row = task.evaluate(problem, generation)
-                    rows.append(row)
-                    records.append(transcript(problem, generation, row, bool(row.get(key))))
+                    columns, candidates = best_of_columns(task, problem, generation, key)
+                    extra.update(dict.fromkeys(columns))
+                    rows.append({**row, **columns})
+                    records.append(transcript(problem, generation, rows[-1], bool(row.get(key)), candidates))
                 bar.update(len(batch))
                 bar.set_postfix({key: f"{sum(bool(r.get(key)) for r in rows) / len(rows):.2f}"})
-        metrics[name] = task.aggregate(rows)
+        metrics[name] = {**task.aggregate(rows), **mean_of(rows, extra)}
         metrics[name]["seconds"] = round(time.perf_counter() - started, 2)
         write_jsonl_atomic(out_dir / label / f"{name}.jsonl", records)
         if tb_writer is not None:

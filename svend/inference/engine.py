@@ -58,7 +58,7 @@ import torch
 
 from svend.data.schema import validate_record
 from svend.inference.kv import KVBatch, RowCache, Runner, pick
-from svend.inference.scorers import resolve_scorer
+from svend.inference.scorers import best_index, resolve_scorer
 from svend.chat_format import format_for
 from svend.tokens import IM_START, TOOL_CALL_END, with_tools
 # _BLOCK: the orchestrator's own tool-call block pattern, so "a block" means the same thing in both places
@@ -473,8 +473,7 @@ class Engine:
             raise ValueError(f"the scorer returned {len(scores)} scores for {len(candidates)} candidates")
         for candidate, score in zip(candidates, scores):
             candidate.score = score
-        best = max(range(len(scores)), key=lambda k: (scores[k], -k))  # ties: the first
-        return replace(candidates[best], candidates=list(candidates))
+        return replace(candidates[best_index(scores)], candidates=list(candidates))
 
 
 def _share_prefixes(rows: list[_Row], shortest: int = 32) -> None:

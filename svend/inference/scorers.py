@@ -37,6 +37,12 @@ def weighted_vote(candidates: Sequence[Any], weights: Sequence[float]) -> list[f
     return [totals[a] if a is not None else 0.0 for a in answers]
 
 
+def best_index(scores: Sequence[float]) -> int:
+    """The candidate best-of-N returns for these scores: the highest, ties to the first (with
+    ``engine.greedy_candidate`` the first is greedy's)."""
+    return max(range(len(scores)), key=lambda k: (scores[k], -k))
+
+
 def majority(conversation: Sequence[dict], candidates: Sequence[Any]) -> list[float]:
     """Self-consistency: each candidate scores the share of candidates that give its final answer."""
     n = len(candidates) or 1

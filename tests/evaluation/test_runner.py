@@ -4,6 +4,7 @@ TensorBoard event files, and the same problems for every model in a comparison."
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -82,6 +83,48 @@ def test_evaluate_batches_scores_and_saves_transcripts(tasks, tmp_path):
     assert logged["eval/chain_sum/accuracy"] == pytest.approx(0.6)
     assert logged["eval/safety/over_refusal/weapons"] == 1.0
     assert set(logged) == {f"eval/{t}/{m}" for t, values in metrics.items() for m in values}
+
+
+def best_of(finals: list[str], scores: list[float], pick: int):
+    """A best-of-N generation as the engine returns it: candidate ``pick`` with every candidate attached."""
+    candidates = [replace(generation(final), score=score) for final, score in zip(finals, scores)]
+    return replace(candidates[pick], candidates=candidates)
+
+
+def test_best_of_n_reports_greedy_majority_and_any_candidate_on_the_same_samples(tasks, tmp_path):
+    problems = select_problems({"chain_sum": tasks["chain_sum"]}, limit=3, seed=0)["chain_sum"]
+    right = [p["entry"]["answer"] for p in problems]
+    wrong = [str(int(a) + 1) for a in right]
+    script = {
+        # the scorer picked a wrong sample; greedy (first) was wrong too; two samples agree on the answer
+        problems[0]["messages"][-1]["content"]: best_of(
+            [f"Answer: {wrong[0]}", f"Answer: {right[0]}", f"{right[0]}", "no idea"], [0.1, 0.2, 0.3, 0.9], pick=3),
+        # the scorer kept greedy's right answer; majority went to two agreeing wrong samples
+        problems[1]["messages"][-1]["content"]: best_of(
+            [f"Answer: {right[1]}", f"Answer: {wrong[1]}", f"Answer: {wrong[1]}", "x"], [0.9, 0.5, 0.5, 0.0], pick=0),
+        # nobody was right
+        problems[2]["messages"][-1]["content"]: best_of(
+            [f"Answer: {wrong[2]}"] * 2, [0.5, 0.5], pick=0),
+    }
+    metrics = evaluate(ScriptedEngine(script), {"chain_sum": tasks["chain_sum"]}, tmp_path,
+                       problems={"chain_sum": problems})["chain_sum"]
+    assert metrics["accuracy"] == pytest.approx(1 / 3)           # what the scorer picked
+    assert metrics["accuracy@first"] == pytest.approx(1 / 3)     # greedy's, with engine.greedy_candidate
+    assert metrics["accuracy@majority"] == pytest.approx(1 / 3)  # self-consistency on the same candidates
+    assert metrics["accuracy@any"] == pytest.approx(2 / 3)       # the ceiling no scorer can pass
+
+    first = json.loads((tmp_path / "model" / "chain_sum.jsonl").read_text().splitlines()[0])
+    assert [c["passed"] for c in first["candidates"]] == [False, True, True, False]
+    assert [c["score"] for c in first["candidates"]] == [0.1, 0.2, 0.3, 0.9]
+    assert first["score"]["accuracy@majority"] is True and first["passed"] is False
+
+
+def test_single_candidates_add_no_best_of_columns(tasks, tmp_path):
+    problems = select_problems({"chain_sum": tasks["chain_sum"]}, limit=2, seed=0)
+    metrics = evaluate(ScriptedEngine({}), {"chain_sum": tasks["chain_sum"]}, tmp_path, problems=problems)
+    assert not [k for k in metrics["chain_sum"] if "@" in k]
+    record = json.loads((tmp_path / "model" / "chain_sum.jsonl").read_text().splitlines()[0])
+    assert record["candidates"] == []
 
 
 def test_limit_and_seed_pick_the_same_problems(tasks):
