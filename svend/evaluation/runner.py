@@ -117,8 +117,9 @@ def evaluate(engine: Any, tasks: Mapping[str, Task], out_dir: str | Path, limit:
     """Generate and score every task's problems; returns ``{task: {metric: value}}``.
 
     With best-of-N each task also reports ``<headline>@first``, ``@majority`` and ``@any`` over the same
-    candidates (`best_of_columns`). Transcripts go to ``<out_dir>/<label>/<task>.jsonl``; with ``tb_writer`` (a TensorBoard
-    ``SummaryWriter``) every metric is also logged as ``eval/<task>/<metric>`` at ``step``.
+    candidates (`best_of_columns`). Transcripts go to ``<out_dir>/<label>/<task>.jsonl``; with
+    ``tb_writer`` (a TensorBoard ``SummaryWriter``) every metric is also logged as
+    ``eval/<task>/<metric>`` at ``step``.
     ``problems`` (from ``select_problems``) pins the problem set; otherwise it is chosen here.
     """
     if not _LABEL.match(label):
