@@ -4,9 +4,10 @@
     svend-data generate data.num_examples=12000 recipe=default
     svend-data verify data/default [FILE ...] # re-execute every tool call; exit 1 naming file:line on a mismatch
     svend-data ingest [overrides]             # codebases and chat exports (conf/ingest/default.yaml)
+    svend-data samples outputs/eval/<time> --out data/samples/verifier   # best-of-N samples -> verifier data
 
 Wiring only: ``generate`` is ``svend.data.build.run``, ``verify`` is ``svend.data.verify.main``,
-``ingest`` is ``svend.data.ingest.run``. Hydra run folders: outputs/data/<time>/.
+``ingest`` is ``svend.data.ingest.run``, ``samples`` is ``svend.data.self_samples.main``. Hydra run folders: outputs/data/<time>/.
 """
 
 from __future__ import annotations
@@ -48,8 +49,12 @@ def main(argv: list[str] | None = None) -> int | None:
         from svend.data.verify import main as verify
 
         return verify(rest)
+    if command == "samples":
+        from svend.data.self_samples import main as samples
+
+        return samples(rest)
     if command not in ("generate", "ingest"):
-        print(f"svend-data: unknown command {command!r}; use generate, verify or ingest\nusage:\n{USAGE}", file=sys.stderr)
+        print(f"svend-data: unknown command {command!r}; use generate, verify, ingest or samples\nusage:\n{USAGE}", file=sys.stderr)
         return 2
     _COMMAND["name"] = command
     sys.argv = [f"{sys.argv[0]} {command}", *rest]  # Hydra parses sys.argv

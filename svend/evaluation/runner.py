@@ -73,20 +73,22 @@ def best_of_columns(task: Task, problem: Mapping[str, Any], generation: Any, key
     (greedy's with ``engine.greedy_candidate``), majority vote's pick and any candidate pass ``key``.
     One run then compares the configured scorer with greedy and with self-consistency on the same
     samples, next to the ceiling no scorer can pass (``@any``, pass@N). Returns ``({key@first,
-    key@majority, key@any}, one record per candidate)``; empty for a single candidate."""
+    key@majority, key@any}, one record per candidate)``; empty for a single candidate. A candidate's
+    record keeps its new turns, so ``svend-data samples`` can turn the candidates into verifier data."""
     candidates = list(getattr(generation, "candidates", None) or [])
     if len(candidates) < 2:
         return {}, []
     passed = [bool(task.evaluate(problem, c).get(key)) for c in candidates]
     voted = best_index(majority(problem["messages"], candidates))
     columns = {f"{key}@first": passed[0], f"{key}@majority": passed[voted], f"{key}@any": any(passed)}
-    return columns, [{"final": c.final, "score": c.score, "passed": ok} for c, ok in zip(candidates, passed)]
+    return columns, [{"final": c.final, "score": c.score, "passed": ok, "messages": c.messages}
+                     for c, ok in zip(candidates, passed)]
 
 
 def transcript(problem: Mapping[str, Any], generation: Any, score: Mapping[str, Any], passed: bool,
                candidates: list[dict] | None = None) -> dict:
     """The saved record of one problem: what was asked, what came back, how it scored (and with
-    best-of-N, each candidate's final answer, scorer score and pass)."""
+    best-of-N, each candidate's final answer, scorer score, pass and new turns)."""
     tools = problem.get("tools")
     return {
         "id": problem["id"],

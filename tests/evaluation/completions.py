@@ -3,6 +3,7 @@ task's ``evaluate`` is tested on right and wrong answers without a model."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from svend.inference.engine import Generation, ToolCallRecord
@@ -26,3 +27,21 @@ def generation(final: str, calls: list[ToolCallRecord] = (), finish_reason: str 
     return Generation(messages=[{"role": "assistant", "content": final}], text=text, final=final, tool_calls=calls,
                       finish_reason=finish_reason, rounds=1 + len({c.round for c in calls}),
                       new_tokens=len(text.split()), score=None, candidates=[])
+
+
+class ScriptedEngine:
+    """The engine's interface (``generate(conversations, tools) -> [Generation]``) answering from a
+    script: user text → Generation, a default for anything else. Records each batch it was given."""
+
+    def __init__(self, script: dict, default: str = "I don't know."):
+        self.script, self.default, self.batches = script, default, []
+
+    def generate(self, conversations, tools=None):
+        self.batches.append((len(conversations), tools))
+        return [self.script.get(c[-1]["content"], generation(self.default)) for c in conversations]
+
+
+def best_of(finals: list[str], scores: list[float], pick: int):
+    """A best-of-N generation as the engine returns it: candidate ``pick`` with every candidate attached."""
+    candidates = [replace(generation(final), score=score) for final, score in zip(finals, scores)]
+    return replace(candidates[pick], candidates=candidates)

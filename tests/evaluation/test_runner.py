@@ -4,7 +4,6 @@ TensorBoard event files, and the same problems for every model in a comparison."
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -15,19 +14,7 @@ from svend.evaluation.report import comparison_table, write_report
 from svend.evaluation.runner import compare, evaluate, select_problems
 from svend.evaluation.safety import SafetyTask
 from svend.evaluation.tool_calls import ToolCallTask
-from tests.evaluation.completions import call, generation
-
-
-class ScriptedEngine:
-    """The engine's interface (``generate(conversations, tools) -> [Generation]``) answering from a
-    script: user text → Generation, a default for anything else. Records each batch it was given."""
-
-    def __init__(self, script: dict, default: str = "I don't know."):
-        self.script, self.default, self.batches = script, default, []
-
-    def generate(self, conversations, tools=None):
-        self.batches.append((len(conversations), tools))
-        return [self.script.get(c[-1]["content"], generation(self.default)) for c in conversations]
+from tests.evaluation.completions import ScriptedEngine, best_of, call, generation
 
 
 @pytest.fixture
@@ -85,12 +72,6 @@ def test_evaluate_batches_scores_and_saves_transcripts(tasks, tmp_path):
     assert set(logged) == {f"eval/{t}/{m}" for t, values in metrics.items() for m in values}
 
 
-def best_of(finals: list[str], scores: list[float], pick: int):
-    """A best-of-N generation as the engine returns it: candidate ``pick`` with every candidate attached."""
-    candidates = [replace(generation(final), score=score) for final, score in zip(finals, scores)]
-    return replace(candidates[pick], candidates=candidates)
-
-
 def test_best_of_n_reports_greedy_majority_and_any_candidate_on_the_same_samples(tasks, tmp_path):
     problems = select_problems({"chain_sum": tasks["chain_sum"]}, limit=3, seed=0)["chain_sum"]
     right = [p["entry"]["answer"] for p in problems]
@@ -116,6 +97,7 @@ def test_best_of_n_reports_greedy_majority_and_any_candidate_on_the_same_samples
     first = json.loads((tmp_path / "model" / "chain_sum.jsonl").read_text().splitlines()[0])
     assert [c["passed"] for c in first["candidates"]] == [False, True, True, False]
     assert [c["score"] for c in first["candidates"]] == [0.1, 0.2, 0.3, 0.9]
+    assert first["candidates"][1]["messages"] == [{"role": "assistant", "content": f"Answer: {right[0]}"}]
     assert first["score"]["accuracy@majority"] is True and first["passed"] is False
 
 
