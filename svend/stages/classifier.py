@@ -45,7 +45,7 @@ class ClassifierStage(CausalLM):
     def _collected_values(self, split: str) -> dict[str, torch.Tensor]:
         """The outputs ``_eval_step`` collected for ``split``, concatenated; the collectors are reset."""
         c = self.collected[split]
-        values = {k: (m.compute() if m.update_called else torch.empty(0)) for k, m in c.items()}
+        values = {k: _gathered(m) for k, m in c.items()}
         for m in c.values():
             m.reset()
         return values
@@ -92,3 +92,10 @@ class ClassifierStage(CausalLM):
         for logger in self.loggers:
             if isinstance(logger, TensorBoardLogger):
                 logger.experiment.add_pr_curve(tag, label.long().cpu(), p.float().cpu(), global_step=self.global_step)
+
+
+def _gathered(metric: CatMetric) -> torch.Tensor:
+    """A collector's values, concatenated; an empty tensor when nothing was collected, or only empty
+    batches (no step labels in a whole split): CatMetric then computes ``[]``, not a tensor."""
+    value = metric.compute() if metric.update_called else None
+    return value if isinstance(value, torch.Tensor) else torch.empty(0)

@@ -11,7 +11,7 @@ import pytest
 import torch
 from hydra.errors import InstantiationException
 
-from svend.data.schema import read_jsonl
+from svend.data.schema import read_jsonl, write_jsonl
 from svend.stages.verifier import VerifierScorer, verifier_metrics
 from svend.train import train
 from tests.conftest import FAST, compose_train
@@ -102,6 +102,20 @@ def test_the_head_overfits_a_small_set(verifier_files, tmp_path):
              "stage.process_weight=0", "logger=none"]
     _, metrics = train(compose_train([*VERIFIER, *small], tmp_path / "run"))
     assert metrics["train/outcome_loss"] < 0.1, metrics
+
+
+def test_a_validation_split_without_step_labels_reports_outcome_metrics(verifier_files, tmp_path):
+    """`svend-data samples` records carry an outcome label only: with every validation chain like that,
+    validation still reports (no step metrics) while training keeps its process loss."""
+    val = tmp_path / "val.jsonl"
+    records = read_jsonl(verifier_files["val"])
+    for r in records:
+        r["metadata"].pop("step_labels", None)
+    write_jsonl(val, records)
+    overrides = [*VERIFIER, *data_overrides(verifier_files), f"data.val_files=[{val}]", "trainer.max_steps=8", "logger=none"]
+    _, metrics = train(compose_train(overrides, tmp_path / "run"))
+    assert "val/auroc" in metrics and "train/step_loss" in metrics
+    assert "val/step_auroc" not in metrics
 
 
 def test_wrong_data_kind_is_named(safety_files, tmp_path):
