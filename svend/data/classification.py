@@ -27,12 +27,14 @@ conversation keeps its *last* ``max_seq_len`` tokens: the end is what is being j
 Why no packing: the head reads one position per example; packed rows would need a variable number of
 examples per batch for a ~30 % padding saving that length bucketing already mostly recovers. Batches
 come from `ResumableBatchSampler`, so order is a pure function of the seed and a resumed run skips the
-batches its checkpoint consumed, as for the chat data (`ChatDataModule` supplies loaders and resume).
+batches its checkpoint consumed, as for the chat data (`ChatDataModule` supplies loaders and resume). Mixtures work as for chat data: a ``*_files`` entry
+may be ``{path, weight}``, its records taken ``weight`` times.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -40,7 +42,7 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch.utils.data import DataLoader
 
-from svend.data.datamodule import ChatDataModule
+from svend.data.datamodule import ChatDataModule, weighted
 from svend.data.packing import IGNORE_INDEX, ResumableBatchSampler, Row, collate
 from svend.data.schema import read_jsonl
 from svend.chat_format import format_for
@@ -179,11 +181,12 @@ class ClassificationDataModule(ChatDataModule):
 
     def _read_split(self, split: str) -> None:
         items, records = [], []
-        for path in self.files[split]:
+        for path, weight in self.sources[split]:  # a mixture: each file's records taken `weight` times
             # line numbers for the errors: read_jsonl skips blank lines and splits on "\n" only
             text = Path(path).read_text(encoding="utf-8") if Path(path).is_file() else ""
             lines = [n for n, line in enumerate(text.split("\n"), 1) if line.strip()]
-            for record, lineno in zip(read_jsonl(path), lines):
+            numbered = list(zip(read_jsonl(path), lines))
+            for record, lineno in weighted(numbered, weight, random.Random(f"{self.seed}/{split}/{path}")):
                 kind, label, group, steps = record_label(record, f"{path}:{lineno}")
                 if self.kind is None:
                     self.kind = kind

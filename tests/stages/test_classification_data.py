@@ -56,6 +56,16 @@ def test_verifier_examples_carry_outcome_step_labels_and_corruption(tokenizer, v
     assert int(batch["num_tokens"]) == int((batch["last_index"] + 1).sum())
 
 
+def test_mixture_weights_repeat_or_drop_a_files_records(tokenizer, verifier_files):
+    """``{path, weight}`` entries mix classification files as they mix chat data: whole copies, then a
+    sample for the fraction; weight 0 leaves a file out."""
+    n = len(verifier_files["train"].read_text().splitlines())
+    dm = ClassificationDataModule(tokenizer, [{"path": str(verifier_files["train"]), "weight": 2.5},
+                                              {"path": str(verifier_files["val"]), "weight": 0}], [str(verifier_files["val"])])
+    dm.setup("fit")
+    assert len(dm.rows["train"]) == 2 * n + round(0.5 * n)
+
+
 def test_safety_examples_read_the_request_not_the_answer(tokenizer, safety_files):
     dm = module(tokenizer, safety_files)
     assert dm.kind == "safety" and "weapons" in dm.groups
