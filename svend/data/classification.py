@@ -27,8 +27,9 @@ conversation keeps its *last* ``max_seq_len`` tokens: the end is what is being j
 Why no packing: the head reads one position per example; packed rows would need a variable number of
 examples per batch for a ~30 % padding saving that length bucketing already mostly recovers. Batches
 come from `ResumableBatchSampler`, so order is a pure function of the seed and a resumed run skips the
-batches its checkpoint consumed, as for the chat data (`ChatDataModule` supplies loaders and resume). Mixtures work as for chat data: a ``*_files`` entry
-may be ``{path, weight}``, its records taken ``weight`` times.
+batches its checkpoint consumed, as for the chat data (`ChatDataModule` supplies loaders and resume).
+Mixtures work as for chat data too: a ``*_files`` entry may be ``{path, weight}``, its records taken
+``weight`` times.
 """
 
 from __future__ import annotations
