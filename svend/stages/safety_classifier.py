@@ -18,7 +18,9 @@ phrasings — experiments/safety_classifier):
 Validation (and test) report to TensorBoard, at ``threshold``: precision, recall, F1 and false-positive
 rate per class (``val/refuse/…``, ``val/comply/…``: the refuse FPR is over-refusal, the comply FPR is
 harmful requests let through) and per category (``val/category/<name>/…``, refuse class), AUROC,
-accuracy, the category head's accuracy, and the PR curve.
+accuracy, the category head's accuracy, and the PR curve; validation also logs
+``val/refuse/recall_at_max_fpr``, the recall at the operating point the export would pick from it (as a
+checkpoint criterion it is noisier than ``val/loss``: experiments/safety_classifier).
 
 At the end of fit the best weights' head goes to ``<run>/head/`` together with
 ``threshold_curve.json``: for every distinct validation score, the precision, recall and FPR of
@@ -176,6 +178,10 @@ class SafetyClassifier(ClassifierStage):
                 if stats[key] is not None:
                     self.log(f"{split}/category/{category}/{key}", stats[key], sync_dist=False)
         self.log_pr_curve(f"{split}/refuse_pr_curve", values["label"], torch.sigmoid(values["logit"]))
+        if split == "val" and self.max_fpr is not None:
+            # What the export will choose if this checkpoint is the best: the gate's operating point.
+            point = operating_point(threshold_curve(torch.sigmoid(values["logit"]), values["label"]), self.max_fpr)
+            self.log("val/refuse/recall_at_max_fpr", point["recall"] or 0.0, sync_dist=False)
 
     # -- export ------------------------------------------------------------------------------------
     def on_fit_end(self) -> None:

@@ -45,6 +45,9 @@ def test_safety_classifier_learns_reports_and_writes_the_threshold_curve(safety_
     assert chosen["recall"] == max(p["recall"] for p in points if p["fpr"] <= 0.05)
     at = curve["metrics_at_threshold"]
     assert at["threshold"] == chosen["threshold"] and at["classes"]["refuse"]["recall"] == pytest.approx(chosen["recall"])
+    # Each validation logs the recall the export would choose from it; the best checkpoint's is exported.
+    at_budget = scalars(run, "val/refuse/recall_at_max_fpr")
+    assert len(at_budget) == 2 and chosen["recall"] in [pytest.approx(v) for v in at_budget.values()]
 
     # The reloaded scorer (its pooling from head.json) gives the scores the curve was computed from.
     scorer = SafetyScorer(run)
