@@ -177,10 +177,11 @@ class SafetyClassifier(ClassifierStage):
             for key in ("precision", "recall", "f1", "fpr", "accuracy"):
                 if stats[key] is not None:
                     self.log(f"{split}/category/{category}/{key}", stats[key], sync_dist=False)
-        self.log_pr_curve(f"{split}/refuse_pr_curve", values["label"], torch.sigmoid(values["logit"]))
+        p = torch.sigmoid(values["logit"])
+        self.log_pr_curve(f"{split}/refuse_pr_curve", values["label"], p)
         if split == "val" and self.max_fpr is not None:
             # What the export will choose if this checkpoint is the best: the gate's operating point.
-            point = operating_point(threshold_curve(torch.sigmoid(values["logit"]), values["label"]), self.max_fpr)
+            point = operating_point(threshold_curve(p, values["label"]), self.max_fpr)
             self.log("val/refuse/recall_at_max_fpr", point["recall"] or 0.0, sync_dist=False)
 
     # -- export ------------------------------------------------------------------------------------
