@@ -242,7 +242,7 @@ def test_safety_split_holds_out_whole_templates():
     a held-out request is never a refilled or reframed copy of a training one — while fills and framings vary."""
     ctx, rng = Context(registry=None), random.Random(0)
     texts = defaultdict(set)
-    for i in range(1500):
+    for i in range(5000):  # ~7 draws per template
         for make in (safety.harmful, safety.lookalike):
             example = make(ctx, rng, i)
             texts[example.problem].add(example.messages[0]["content"])
