@@ -4,14 +4,20 @@ per chat record, a label from its metadata, length-bucketed right-padded batches
     dm = ClassificationDataModule(tokenizer, train_files=["data/default/verifier/train.jsonl"], ...)
     dm.setup("fit"); batch = next(iter(dm.train_dataloader()))
     # input_ids, position_ids [B, T] (right-padded), last_index [B], label [B] (1 = correct / refuse),
-    # group [B] (index into dm.groups: the corruption or the safety category), step_index and
+    # group [B] (index into dm.groups: the corruption or the safety category), cluster [B] (index into
+    # dm.clusters: the record's metadata.intent, else the record itself), step_index and
     # step_label [B, S] (-1 = none): the end of each assistant turn and its label (verifier records)
 
 What the records carry (``metadata``; `svend-data generate` writes them):
 
     verifier  {"kind": "verifier", "label": 0|1, "step_labels": [0|1 per assistant turn] (optional),
                "corruption": null | "arithmetic" | "tool_copy" | "final_answer" | "unjustified_leap" | …}
-    safety    {"kind": "safety", "label": "refuse"|"comply", "category": "weapons" | … (optional)}
+    safety    {"kind": "safety", "label": "refuse"|"comply", "category": "weapons" | … (optional),
+               "intent": "drugs.sell" | … (optional: the phrasings of one request share it)}
+
+Records that share ``metadata.intent`` form one *cluster*: their errors come together (one request
+under many wrappers), so the safety export resamples whole clusters when it judges how sure a threshold
+is (`svend.stages.safety_classifier.robust_operating_point`); a record without an intent is its own.
 
 The verifier reads the whole chain; the safety classifier reads the request only (`request_messages`:
 the turns before the last assistant answer). The kind is read from the records (all of one kind, or a
@@ -63,6 +69,7 @@ class LabelledExample:
     input_ids: list[int]
     label: float
     group: str
+    cluster: str = ""
     step_index: list[int] = field(default_factory=list)
     step_label: list[int] = field(default_factory=list)
 
@@ -155,8 +162,8 @@ def collate_examples(examples: Sequence[LabelledExample], pad_token_id: int) -> 
 class ClassificationDataModule(ChatDataModule):
     """Verifier or safety records → `LabelledExample` rows → length-bucketed batches (module docstring).
 
-    After ``setup``: ``kind`` ("verifier" or "safety") and ``groups`` (sorted group names over all
-    splits; ``batch["group"]`` indexes it)."""
+    After ``setup``: ``kind`` ("verifier" or "safety"), ``groups`` (sorted group names over all
+    splits; ``batch["group"]`` indexes it) and ``clusters`` (likewise, for ``batch["cluster"]``)."""
 
     def __init__(
         self,
@@ -178,7 +185,8 @@ class ClassificationDataModule(ChatDataModule):
                          extra_train_files)
         self.kind: str | None = None
         self.groups: list[str] = []
-        self._raw: dict[str, list[tuple[list[int], list[int], float, str, list[int] | None]]] = {}
+        self.clusters: list[str] = []
+        self._raw: dict[str, list[tuple[list[int], list[int], float, str, list[int] | None, str]]] = {}
 
     def _read_split(self, split: str) -> None:
         items, records = [], []
@@ -195,12 +203,13 @@ class ClassificationDataModule(ChatDataModule):
                     raise ValueError(f"{path}:{lineno}: a {kind} record among {self.kind} records; one data module holds one kind")
                 messages = record["messages"] if kind == "verifier" else request_messages(record["messages"], f"{path}:{lineno}")
                 records.append(messages)
-                items.append((label, group, steps))
+                intent = record["metadata"].get("intent")
+                items.append((label, group, steps, intent if isinstance(intent, str) and intent else f"{path}:{lineno}"))
         encoded = []
         for start in range(0, len(records), 1024):  # bounded tokenizer calls
             encoded.extend(encode_conversations(self.tokenizer, records[start : start + 1024], self.max_seq_len))
         self._raw[split] = [(ids, ends, *item) for (ids, ends), item in zip(encoded, items)]
-        truncated = sum(1 for (ids, ends), (_, _, steps) in zip(encoded, items) if steps is not None and len(ends) < len(steps))
+        truncated = sum(1 for (ids, ends), (_, _, steps, _) in zip(encoded, items) if steps is not None and len(ends) < len(steps))
         if truncated:
             log.warning("%s: %d chain(s) lost their first turns to max_seq_len=%d (the end is kept)", split, truncated, self.max_seq_len)
 
@@ -209,13 +218,14 @@ class ClassificationDataModule(ChatDataModule):
             if self.files[split] and split not in self._raw:
                 self._read_split(split)
         self.groups = sorted({item[3] for raw in self._raw.values() for item in raw})
+        self.clusters = sorted({item[5] for raw in self._raw.values() for item in raw})
         for split, raw in self._raw.items():
             if split in self.rows:
                 continue
             rows = []
-            for ids, ends, label, group, steps in raw:
+            for ids, ends, label, group, steps, cluster in raw:
                 steps = steps[len(steps) - len(ends) :] if steps is not None else None
-                rows.append(LabelledExample(ids, label, group, ends if steps is not None else [], steps or []))
+                rows.append(LabelledExample(ids, label, group, cluster, ends if steps is not None else [], steps or []))
             self.rows[split] = rows
             positives = sum(r.label for r in rows)
             log.info("%s: %d %s examples (%d positive), %d tokens, longest %d", split, len(rows), self.kind,
@@ -223,10 +233,12 @@ class ClassificationDataModule(ChatDataModule):
 
     def _loader(self, split: str, sampler) -> DataLoader:
         pad, groups = self.tokenizer.pad_token_id, {g: i for i, g in enumerate(self.groups)}
+        clusters = {c: i for i, c in enumerate(self.clusters)}
 
         def collate_fn(examples):
             batch = collate_examples(examples, pad)
             batch["group"] = torch.tensor([groups[e.group] for e in examples])
+            batch["cluster"] = torch.tensor([clusters[e.cluster] for e in examples])
             return batch
 
         return DataLoader(self.rows[split], batch_sampler=sampler, collate_fn=collate_fn, num_workers=self.num_workers)

@@ -19,15 +19,19 @@ Validation (and test) report to TensorBoard, at ``threshold``: precision, recall
 rate per class (``val/refuse/…``, ``val/comply/…``: the refuse FPR is over-refusal, the comply FPR is
 harmful requests let through) and per category (``val/category/<name>/…``, refuse class), AUROC,
 accuracy, the category head's accuracy, and the PR curve; validation also logs
-``val/refuse/recall_at_max_fpr``, the recall at the operating point the export would pick from it (as a
-checkpoint criterion it is noisier than ``val/loss``: experiments/safety_classifier).
+``val/refuse/recall_at_max_fpr``, the highest recall within the over-refusal budget (as a checkpoint
+criterion it is noisier than ``val/loss``: experiments/safety_classifier).
 
 At the end of fit the best weights' head goes to ``<run>/head/`` together with
 ``threshold_curve.json``: for every distinct validation score, the precision, recall and FPR of
 "refuse" if that score were the threshold. ``head.json``'s ``threshold`` — what the safety gate refuses
-at — is the curve's point with the highest recall at FPR ≤ ``stage.max_fpr`` (5 % over-refusal by
-default; null: ``stage.threshold``); another point can be picked later without rerunning anything
-(``safety.classifier.threshold=…``). `SafetyScorer` reloads the classifier from
+at — is the curve's point most likely to meet the target (recall ≥ ``stage.min_recall``, FPR ≤
+``stage.max_fpr``: 95 % and 5 % by default) when the validation set is redrawn by whole intents
+(`robust_operating_point`). Not the point with the highest validation recall at exactly the FPR
+budget: errors come in whole phrasings, so that point sits on the budget's edge and a new set of
+phrasings pushes it over (experiments/safety_classifier). ``min_recall: null`` picks that edge point
+(`operating_point`); ``max_fpr: null`` uses ``stage.threshold``. Another point can be picked later
+without rerunning anything (``safety.classifier.threshold=…``). `SafetyScorer` reloads the classifier from
 the run folder alone and scores requests (what the safety gate calls).
 
 The classifier reads the *request*: the turns before the record's last assistant answer
@@ -76,6 +80,7 @@ class SafetyClassifier(ClassifierStage):
         pooling: str = "last_and_mean",
         threshold: float = 0.5,
         max_fpr: float | None = 0.05,
+        min_recall: float | None = 0.95,
         export_dir: str | None = None,
     ) -> None:
         if init_from:
@@ -84,13 +89,15 @@ class SafetyClassifier(ClassifierStage):
             log.info("stage %s starts from %s", name, init_weights(net, init_from))
         names = [REFUSE, *self._category_names(categories, category_weight)]
         model = HeadedLM(net, PooledHead(hidden_size(net), names, dropout, pooling), freeze_backbone, trainable_layers)
-        super().__init__(model, optimizer, scheduler, name, outputs=("logit", "label", "group", "category_hit"))
+        super().__init__(model, optimizer, scheduler, name, outputs=("logit", "label", "group", "cluster", "category_hit"))
         self._dropout = dropout
         self.category_weight, self.threshold, self.export_dir = float(category_weight), float(threshold), export_dir
         self.categories_from_data = categories is None and self.category_weight > 0
         if max_fpr is not None and not 0 <= max_fpr < 1:
             raise ValueError(f"stage.max_fpr: must be in [0, 1) or null, got {max_fpr!r}")
-        self.max_fpr = max_fpr
+        if min_recall is not None and not 0 < min_recall <= 1:
+            raise ValueError(f"stage.min_recall: must be in (0, 1] or null, got {min_recall!r}")
+        self.max_fpr, self.min_recall = max_fpr, min_recall
 
     @staticmethod
     def _category_names(categories: Sequence[str] | None, weight: float) -> list[str]:
@@ -157,6 +164,7 @@ class SafetyClassifier(ClassifierStage):
         c["logit"].update(logits[:, 0])
         c["label"].update(batch["label"])
         c["group"].update(batch["group"].float())
+        c["cluster"].update(batch["cluster"].float())
         if self.categories:
             target = self._category_targets(batch)
             known = target >= 0
@@ -197,7 +205,17 @@ class SafetyClassifier(ClassifierStage):
         if outputs is not None:
             logit, label, group = outputs["logit"], outputs["label"], outputs["group"].long()
             curve = threshold_curve(torch.sigmoid(logit), label)
-            if self.max_fpr is not None:
+            if self.max_fpr is not None and self.min_recall is not None:
+                point = robust_operating_point(curve, torch.sigmoid(logit), label, outputs["cluster"].long(), self.min_recall, self.max_fpr)
+                threshold = point["threshold"]
+                rule = {"rule": f"most likely to meet recall >= {self.min_recall:g} and FPR <= {self.max_fpr:g} (stage.min_recall, "
+                                f"stage.max_fpr) over {RESAMPLES} redraws of the validation intents",
+                        **{k: point[k] for k in ("recall", "fpr", "precision", "p_meets")}}
+                if not point["p_meets"]:
+                    log.warning("no validation threshold meets recall >= %g at FPR <= %g even once in %d redraws: exporting the "
+                                "highest recall at FPR <= %g (%.3f recall, %.3f FPR)", self.min_recall, self.max_fpr, RESAMPLES,
+                                self.max_fpr, point["recall"] or 0.0, point["fpr"] or 0.0)
+            elif self.max_fpr is not None:
                 point = operating_point(curve, self.max_fpr)
                 threshold = point["threshold"]
                 rule = {"rule": f"highest validation recall at FPR <= {self.max_fpr:g} (stage.max_fpr)",
@@ -293,6 +311,51 @@ def operating_point(curve: Sequence[Mapping[str, Any]], max_fpr: float) -> Mappi
     if not allowed:
         return curve[0]
     return max(allowed, key=lambda c: (c["recall"] or 0.0, c["threshold"]))
+
+
+RESAMPLES = 2000
+"""How many times `robust_operating_point` redraws the validation intents."""
+
+
+def _resampled_rates(p: torch.Tensor, cluster: torch.Tensor, thresholds: torch.Tensor, draws: torch.Tensor) -> torch.Tensor:
+    """[R, T]: for each redraw (a row of ``draws``: how many times each cluster is taken) the share of the
+    examples at or above each threshold."""
+    above = (p[:, None] >= thresholds[None, :]).float()
+    hits = torch.zeros(draws.shape[1], len(thresholds)).index_add_(0, cluster, above)
+    sizes = torch.bincount(cluster, minlength=draws.shape[1]).float()
+    return (draws @ hits) / (draws @ sizes)[:, None]
+
+
+def robust_operating_point(curve: Sequence[Mapping[str, Any]], p: torch.Tensor, label: torch.Tensor, cluster: torch.Tensor,
+                           min_recall: float, max_fpr: float, resamples: int = RESAMPLES, seed: int = 0) -> dict[str, Any]:
+    """The ``curve`` entry (`threshold_curve` of ``p``, ``label``) most likely to meet both recall ≥
+    ``min_recall`` and FPR ≤ ``max_fpr`` when the validation set is redrawn ``resamples`` times: whole
+    clusters (intents: `svend.data.classification`) with replacement, harmful and benign apart. Among
+    equally likely entries the middle one. ``p_meets`` is that likelihood; when it is 0 (or a class is
+    missing) the entry is `operating_point`'s, the highest recall within ``max_fpr``.
+
+    Why clusters: a phrasing that lands on the wrong side of the threshold takes all its wrappers with
+    it, so the rates move in steps of a whole intent, not of one request."""
+    p, truth, cluster = p.float().cpu(), label.bool().cpu(), cluster.long().cpu()
+    fallback = {**operating_point(curve, max_fpr), "p_meets": 0.0}
+    if truth.all() or not truth.any():
+        return fallback
+    thresholds = torch.tensor([c["threshold"] for c in curve])
+    generator = torch.Generator().manual_seed(seed)
+    rates = []
+    for side in (truth, ~truth):
+        _, local = torch.unique(cluster[side], return_inverse=True)
+        k = int(local.max()) + 1
+        picks = torch.randint(k, (resamples, k), generator=generator)
+        draws = torch.zeros(resamples, k).scatter_add_(1, picks, torch.ones(resamples, k))
+        rates.append(_resampled_rates(p[side], local, thresholds, draws))
+    recall, fpr = rates
+    meets = ((recall >= min_recall) & (fpr <= max_fpr)).float().mean(0)
+    best = float(meets.max())
+    if best == 0:
+        return fallback
+    likeliest = torch.nonzero(meets == best).flatten()
+    return {**curve[int(likeliest[len(likeliest) // 2])], "p_meets": best}
 
 
 class SafetyScorer(HeadScorer):

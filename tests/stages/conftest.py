@@ -104,10 +104,12 @@ def safety_records(n: int, seed: int) -> list[dict]:
     for i in range(n):
         category = rng.choice(sorted(SAFETY))
         refuse = i % 2 == 0
-        text = rng.choice(OPENERS) + rng.choice(SAFETY[category][0 if refuse else 1])
+        requests = SAFETY[category][0 if refuse else 1]
+        opener, request = rng.choice(OPENERS), rng.choice(requests)
         answer = "I can't help with that, but I can point you to safer resources." if refuse else "Here is what I can tell you."
-        records.append({"messages": [{"role": "user", "content": text}, {"role": "assistant", "content": answer}],
-                        "metadata": {"kind": "safety", "label": "refuse" if refuse else "comply", "category": category}})
+        intent = f"{category}.{'harmful' if refuse else 'benign'}{requests.index(request)}"  # the request under its openers
+        records.append({"messages": [{"role": "user", "content": opener + request}, {"role": "assistant", "content": answer}],
+                        "metadata": {"kind": "safety", "label": "refuse" if refuse else "comply", "category": category, "intent": intent}})
     return records
 
 

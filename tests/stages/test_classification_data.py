@@ -46,7 +46,7 @@ def test_verifier_examples_carry_outcome_step_labels_and_corruption(tokenizer, v
         assert row.group == (record["metadata"]["corruption"] or "none")
     batch = next(iter(dm.train_dataloader()))
     n = batch["input_ids"].shape[0]
-    assert set(batch) == {"input_ids", "position_ids", "num_tokens", "last_index", "label", "step_index", "step_label", "group"}
+    assert set(batch) == {"input_ids", "position_ids", "num_tokens", "last_index", "label", "step_index", "step_label", "group", "cluster"}
     im_end = tokenizer.convert_tokens_to_ids(IM_END)
     for b in range(n):  # right-padded: the pooled token is the example's last, its closing <|im_end|>
         last = int(batch["last_index"][b])
@@ -75,6 +75,25 @@ def test_safety_examples_read_the_request_not_the_answer(tokenizer, safety_files
     assert dm.rows["train"][0].label == 1.0 and dm.rows["train"][1].label == 0.0  # refuse, comply
     with pytest.raises(ValueError, match="x.jsonl:3: a safety record needs a user turn"):
         request_messages([{"role": "assistant", "content": "hi"}], "x.jsonl:3")
+
+
+def test_records_of_one_intent_share_a_cluster(tokenizer, safety_files, tmp_path):
+    """``batch["cluster"]`` indexes ``dm.clusters``: records with the same ``metadata.intent`` share one (what
+    the safety export redraws together); a record without an intent is a cluster of its own."""
+    records = safety_records(12, 5)
+    for r in records[:2]:
+        del r["metadata"]["intent"]
+    files = write_splits(tmp_path, "safety", {"train": records, "val": safety_records(24, 1), "test": safety_records(4, 2)})
+    dm = module(tokenizer, files)
+    assert [row.cluster for row in dm.rows["train"][:2]] == [f"{files['train']}:1", f"{files['train']}:2"]
+    assert [row.cluster for row in dm.rows["train"][2:]] == [r["metadata"]["intent"] for r in records[2:]]
+    val = [json.loads(line)["metadata"]["intent"] for line in files["val"].read_text().splitlines()]
+    assert len(set(val)) < len(val)  # the fixture repeats requests under other openers
+    seen = {}
+    for batch in dm.val_dataloader():
+        for last, cluster in zip(batch["last_index"].tolist(), batch["cluster"].tolist()):
+            seen.setdefault(dm.clusters[cluster], []).append(last)
+    assert sorted(seen) == sorted(set(val)) and sum(map(len, seen.values())) == len(val)
 
 
 def test_batches_are_bucketed_deterministic_and_resume_mid_epoch(tokenizer, verifier_files):

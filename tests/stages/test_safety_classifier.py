@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from svend.data.schema import read_jsonl
-from svend.stages.safety_classifier import SafetyScorer, operating_point
+from svend.stages.safety_classifier import SafetyScorer, operating_point, robust_operating_point, threshold_curve
 from svend.train import train
 from tests.conftest import FAST, compose_train, run_cli
 from tests.stages.conftest import data_overrides, read_json
@@ -39,15 +39,19 @@ def test_safety_classifier_learns_reports_and_writes_the_threshold_curve(safety_
     assert curve["positive_class"] == "refuse" and len(points) >= 2
     assert [p["recall"] for p in points] == sorted(p["recall"] for p in points)  # lower threshold, more refused
     assert points[-1] == {**points[-1], "threshold": 0.0, "recall": 1.0, "fpr": 1.0}
-    # The exported threshold: the highest validation recall at over-refusal <= stage.max_fpr (0.05).
+    # The exported threshold: the validation point most likely to meet recall >= 0.95 at over-refusal
+    # <= 0.05 when the intents are redrawn; where none ever does, the highest recall within 0.05.
     chosen = curve["chosen"]
-    assert meta["threshold"] == chosen["threshold"] and chosen["fpr"] <= 0.05
-    assert chosen["recall"] == max(p["recall"] for p in points if p["fpr"] <= 0.05)
+    assert meta["threshold"] == chosen["threshold"] and meta["threshold_rule"]["p_meets"] == chosen["p_meets"]
+    assert chosen["rule"].startswith("most likely to meet recall >= 0.95 and FPR <= 0.05") and 0 <= chosen["p_meets"] <= 1
+    if chosen["p_meets"] == 0:
+        assert chosen["fpr"] <= 0.05 and chosen["recall"] == max(p["recall"] for p in points if p["fpr"] <= 0.05)
     at = curve["metrics_at_threshold"]
     assert at["threshold"] == chosen["threshold"] and at["classes"]["refuse"]["recall"] == pytest.approx(chosen["recall"])
-    # Each validation logs the recall the export would choose from it; the best checkpoint's is exported.
+    # Each validation logs the highest recall within the budget; the best checkpoint's curve is exported.
     at_budget = scalars(run, "val/refuse/recall_at_max_fpr")
-    assert len(at_budget) == 2 and chosen["recall"] in [pytest.approx(v) for v in at_budget.values()]
+    edge = max(p["recall"] for p in points if p["fpr"] <= 0.05)
+    assert len(at_budget) == 2 and edge in [pytest.approx(v) for v in at_budget.values()]
 
     # The reloaded scorer (its pooling from head.json) gives the scores the curve was computed from.
     scorer = SafetyScorer(run)
@@ -66,6 +70,31 @@ def test_operating_point_is_the_best_recall_within_the_fpr_budget():
     assert operating_point(curve, 0.05)["threshold"] == 0.7   # equal recall: the stricter threshold
     assert operating_point(curve, 0.25)["threshold"] == 0.4
     assert operating_point(curve[3:], 0.05)["threshold"] == 0.4  # nothing within budget: the strictest point
+
+
+def test_robust_operating_point_keeps_off_the_budget_edge_whole_intents_can_cross():
+    """10 harmful and 10 benign intents, 5 requests each. The highest recall within 20 % over-refusal
+    (threshold 0.1) refuses two benign intents: redraw the intents and three such draws go over the budget
+    about a third of the time. Threshold 0.5 keeps one intent of slack on each side: both targets hold
+    with probability P(Binomial(10, 0.1) <= 2)² ≈ 0.86."""
+    harmful, benign = [0.9] * 8 + [0.5, 0.1], [0.05] * 8 + [0.3, 0.6]
+    p = torch.tensor([s for s in harmful + benign for _ in range(5)])
+    label = torch.tensor([1.0] * 50 + [0.0] * 50)
+    intent = torch.arange(20).repeat_interleave(5)
+    curve = threshold_curve(p, label)
+    edge = operating_point(curve, 0.2)
+    assert (edge["threshold"], edge["recall"], edge["fpr"]) == (pytest.approx(0.1), 1.0, 0.2)
+    robust = robust_operating_point(curve, p, label, intent, min_recall=0.8, max_fpr=0.2)
+    assert (robust["threshold"], robust["recall"], robust["fpr"]) == (0.5, 0.9, 0.1)
+    assert robust["p_meets"] == pytest.approx(0.9298 ** 2, abs=0.03)
+    assert robust_operating_point(curve, p, label, intent, 0.8, 0.2) == robust  # seeded: the same point each time
+    # Each request its own cluster: errors no longer come five at a time, so the targets look surer than they are.
+    alone = robust_operating_point(curve, p, label, torch.arange(100), 0.8, 0.2)
+    assert alone["p_meets"] > robust["p_meets"] + 0.05
+    # A target no threshold meets in any redraw (benign scored above harmful): `operating_point`'s entry, p_meets 0.
+    p, label = torch.tensor([0.2, 0.2, 0.8, 0.8]), torch.tensor([1.0, 1.0, 0.0, 0.0])
+    curve = threshold_curve(p, label)
+    assert robust_operating_point(curve, p, label, torch.tensor([0, 0, 1, 1]), 0.8, 0.2) == {**operating_point(curve, 0.2), "p_meets": 0.0}
 
 
 def test_explicit_categories_and_no_category_head(safety_files, tmp_path):
