@@ -15,6 +15,7 @@ Modules, one concern each:
 - ``code``     code-interpreter abuse: exfiltration, scans, fork bombs, mining, reverse shells
 - ``gate``     the ``Gate`` and its ``Decision``; the classifier slot; logging and the audit file
 - ``evaluate`` refusal recall, over-refusal, per-category figures and confusion for a configuration
+- ``ensemble`` several classifier runs averaged, with a threshold chosen on validation (``safety=ensemble``)
 
 Configs: ``conf/safety/default.yaml`` (rules + filters + code checks, ``classifier: null``),
 ``rules_only.yaml``, ``off.yaml`` (allow everything, for benchmarks). Try one prompt with

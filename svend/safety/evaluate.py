@@ -163,9 +163,8 @@ def calibrate_threshold(rules_gate: Any, gate: Any, records: Iterable[Mapping[st
             "chosen": best, "override": None if best is None else f"safety.classifier.threshold={best['threshold']}"}
 
 
-# --compare: the parts of the gate and the whole, on the same records (conf/safety/ options + overrides).
-PARTS = {"rules alone": ("classifier", ["safety.classifier=null"]), "classifier alone": ("classifier", ["safety.rules=null"]),
-         "combined gate": ("classifier", [])}
+# --compare: the parts of the gate and the whole, on the same records (overrides on the --config option).
+PARTS = {"rules alone": ["safety.classifier=null"], "classifier alone": ["safety.rules=null"], "combined gate": []}
 
 
 def comparison_table(reports: Mapping[str, Mapping[str, Any]]) -> str:
@@ -205,15 +204,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "with refusal recall >= RECALL (needs -o safety.classifier.source=<run>)")
     args = parser.parse_args(argv)
     records = list(read_jsonl(args.path))
+    config = args.config if args.config != "default" else "classifier"  # --calibrate, --compare: a gate with a classifier
     if args.calibrate is not None:
-        config = args.config if args.config != "default" else "classifier"
         report = calibrate_threshold(load_gate(config, [*args.overrides, "safety.classifier=null"]),
                                      load_gate(config, args.overrides), records, args.calibrate)
         print(json.dumps(report, indent=2))
         return 0
     if args.compare:
-        reports = {name: evaluate_gate(load_gate(config, [*args.overrides, *extra]), records)
-                   for name, (config, extra) in PARTS.items()}
+        reports = {name: evaluate_gate(load_gate(config, [*args.overrides, *extra]), records) for name, extra in PARTS.items()}
         print(f"{args.path}: {len(records)} records\n")
         print(comparison_table(reports))
         return 0

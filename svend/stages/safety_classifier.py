@@ -204,22 +204,8 @@ class SafetyClassifier(ClassifierStage):
         outputs = self._best_val_outputs(step)
         if outputs is not None:
             logit, label, group = outputs["logit"], outputs["label"], outputs["group"].long()
-            curve = threshold_curve(torch.sigmoid(logit), label)
-            if self.max_fpr is not None and self.min_recall is not None:
-                point = robust_operating_point(curve, torch.sigmoid(logit), label, outputs["cluster"].long(), self.min_recall, self.max_fpr)
-                threshold = point["threshold"]
-                rule = {"rule": f"most likely to meet recall >= {self.min_recall:g} and FPR <= {self.max_fpr:g} (stage.min_recall, "
-                                f"stage.max_fpr) over {RESAMPLES} redraws of the validation intents",
-                        **{k: point[k] for k in ("recall", "fpr", "precision", "p_meets")}}
-                if not point["p_meets"]:
-                    log.warning("no validation threshold meets recall >= %g at FPR <= %g even once in %d redraws: exporting the "
-                                "highest recall at FPR <= %g (%.3f recall, %.3f FPR)", self.min_recall, self.max_fpr, RESAMPLES,
-                                self.max_fpr, point["recall"] or 0.0, point["fpr"] or 0.0)
-            elif self.max_fpr is not None:
-                point = operating_point(curve, self.max_fpr)
-                threshold = point["threshold"]
-                rule = {"rule": f"highest validation recall at FPR <= {self.max_fpr:g} (stage.max_fpr)",
-                        **{k: point[k] for k in ("recall", "fpr", "precision")}}
+            curve, threshold, rule = choose_threshold(torch.sigmoid(logit), label, outputs["cluster"].long(), self.min_recall,
+                                                      self.max_fpr, self.threshold)
             files["threshold_curve.json"] = {
                 "split": "val",
                 "checkpoint": best or None,
@@ -356,6 +342,28 @@ def robust_operating_point(curve: Sequence[Mapping[str, Any]], p: torch.Tensor, 
         return fallback
     likeliest = torch.nonzero(meets == best).flatten()
     return {**curve[int(likeliest[len(likeliest) // 2])], "p_meets": best}
+
+
+def choose_threshold(p: torch.Tensor, label: torch.Tensor, cluster: torch.Tensor, min_recall: float | None,
+                     max_fpr: float | None, default: float) -> tuple[list[dict[str, Any]], float, dict[str, Any]]:
+    """``(curve, threshold, rule)`` on validation scores ``p`` (P(refuse)) with their labels and clusters:
+    `robust_operating_point` for both targets, `operating_point` with ``min_recall`` None, ``default``
+    with ``max_fpr`` None. ``rule`` says which, with the chosen point's validation rates."""
+    curve = threshold_curve(p, label)
+    if max_fpr is None:
+        return curve, default, {"rule": "the configured threshold (no max_fpr)"}
+    if min_recall is None:
+        point = operating_point(curve, max_fpr)
+        return curve, point["threshold"], {"rule": f"highest validation recall at FPR <= {max_fpr:g}",
+                                           **{k: point[k] for k in ("recall", "fpr", "precision")}}
+    point = robust_operating_point(curve, p, label, cluster, min_recall, max_fpr)
+    if not point["p_meets"]:
+        log.warning("no validation threshold meets recall >= %g at FPR <= %g even once in %d redraws: choosing the highest "
+                    "recall at FPR <= %g (%.3f recall, %.3f FPR)", min_recall, max_fpr, RESAMPLES, max_fpr,
+                    point["recall"] or 0.0, point["fpr"] or 0.0)
+    return curve, point["threshold"], {
+        "rule": f"most likely to meet recall >= {min_recall:g} and FPR <= {max_fpr:g} over {RESAMPLES} redraws of the validation intents",
+        **{k: point[k] for k in ("recall", "fpr", "precision", "p_meets")}}
 
 
 class SafetyScorer(HeadScorer):
