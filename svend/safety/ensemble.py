@@ -11,7 +11,8 @@ Why: runs that differ only in their seed misjudge different unseen phrasings (on
 look-alike another allows), and errors come a whole phrasing at a time; the average moves fewer of
 them across the threshold (experiments/safety_classifier). It costs one forward pass per member.
 
-The build scores the validation split with every member, averages, and keeps the point of the averaged
+One run is an ensemble of one: its threshold chosen again, with other targets or a newer rule. The
+build scores the validation split with every member, averages, and keeps the point of the averaged
 curve most likely to meet recall ≥ ``--min-recall`` at over-refusal ≤ ``--max-fpr`` when the intents
 are redrawn (`svend.stages.safety_classifier.choose_threshold`, as the stage's export). The folder holds
 ``ensemble.json`` (members relative to it, threshold and rule) and ``threshold_curve.json``.
@@ -65,9 +66,9 @@ def _read_meta(folder: Path) -> dict[str, Any]:
     return meta
 
 
-def validation_scores(runs: Sequence[str | os.PathLike], records: Sequence[dict], device: str = "cpu",
+def member_scores(runs: Sequence[str | os.PathLike], records: Sequence[dict], device: str = "cpu",
                       batch_size: int = 16) -> torch.Tensor:
-    """[members, records] P(refuse) of each run for each record's request (what the stage validates on).
+    """[members, records] P(refuse) of each run for each record's request (what the stage scores).
     The runs must be safety classifiers with the same categories; errors name the run."""
     from tqdm import tqdm
 
@@ -96,8 +97,8 @@ def build(runs: Sequence[str | os.PathLike], val_path: str | os.PathLike, out: s
     from svend.data.schema import read_jsonl
     from svend.stages.safety_classifier import choose_threshold
 
-    if len(runs) < 2:
-        raise ValueError(f"an ensemble needs at least two runs, got {len(runs)}")
+    if not runs:
+        raise ValueError("an ensemble needs at least one run")
     records = list(read_jsonl(val_path))
     if not records:
         raise ValueError(f"{val_path}: no records")
@@ -110,7 +111,7 @@ def build(runs: Sequence[str | os.PathLike], val_path: str | os.PathLike, out: s
         labels.append(label)
         clusters.append(intent if isinstance(intent, str) and intent else f"#{i}")
     names = {c: i for i, c in enumerate(sorted(set(clusters)))}
-    p = validation_scores(runs, records, device, batch_size).mean(0)
+    p = member_scores(runs, records, device, batch_size).mean(0)
     label = torch.tensor(labels)
     curve, threshold, rule = choose_threshold(p, label, torch.tensor([names[c] for c in clusters]), min_recall, max_fpr, 0.5)
     folder = Path(out)
@@ -129,7 +130,7 @@ def build(runs: Sequence[str | os.PathLike], val_path: str | os.PathLike, out: s
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m svend.safety.ensemble",
                                      description="Average safety classifier runs and choose the ensemble's threshold on validation.")
-    parser.add_argument("runs", nargs="+", help="safety_classifier run folders (two or more)")
+    parser.add_argument("runs", nargs="+", help="safety_classifier run folders (one re-chooses that run's threshold)")
     parser.add_argument("--out", required=True, help="the ensemble folder to write (safety.classifier.source=…)")
     parser.add_argument("--val", default="data/safety/safety/val.jsonl", help="validation records (default: %(default)s)")
     parser.add_argument("--min-recall", type=float, default=0.95, help="refusal recall target (default: %(default)s)")
