@@ -83,9 +83,9 @@ def member_scores(runs: Sequence[str | os.PathLike], records: Sequence[dict], de
             raise ValueError(f"{run}: categories {scorer.categories} differ from the first member's {categories}; "
                              "an ensemble's members are trained on the same safety set")
         categories = scorer.categories
-        scores = []
-        for start in tqdm(range(0, len(requests), batch_size), desc=f"scoring with {Path(run).name}", unit="batch"):
-            scores += scorer.score_many(requests[start:start + batch_size])
+        scores, chunk = [], 16 * batch_size  # the scorer sorts each chunk by length: little padding
+        for start in tqdm(range(0, len(requests), chunk), desc=f"scoring with {Path(run).name}", unit="chunk"):
+            scores += scorer.score_many(requests[start:start + chunk])
         rows.append(scores)
     return torch.tensor(rows)
 
