@@ -1,7 +1,7 @@
 """A seed ensemble of safety classifiers: several `svend-train experiment=safety_classifier` runs whose
 P(refuse) is averaged, with a threshold chosen on validation the way a single run's is.
 
-    svend-train -m experiment=safety_classifier seed=42,43,44 …      # one run per seed (a Hydra sweep)
+    svend-train experiment=safety_classifier seed=45 …                # and again with seed=46, seed=47
     python -m svend.safety.ensemble outputs/safety_classifier/<a> <b> <c> --out outputs/safety_ensemble/seeds
     svend-serve safety=ensemble safety.classifier.source=outputs/safety_ensemble/seeds
     python -m svend.safety.evaluate data/safety/safety/test.jsonl --config ensemble --compare \\
@@ -30,8 +30,6 @@ from typing import Any, Sequence
 import torch
 
 from svend.atomic import write_folder
-
-log = logging.getLogger(__name__)
 
 ENSEMBLE_FILE = "ensemble.json"
 
