@@ -20,20 +20,11 @@ from pathlib import Path
 
 import torch
 
-from svend.data.schema import read_jsonl
-from svend.safety.ensemble import member_scores
+from svend.safety.ensemble import member_scores, safety_split
 from svend.stages.safety_classifier import choose_threshold
 
 SPLITS = Path("data/safety/safety")
 MIN_RECALL, MAX_FPR = 0.95, 0.05
-
-
-def split(name: str) -> tuple[list[dict], torch.Tensor, torch.Tensor]:
-    records = list(read_jsonl(SPLITS / f"{name}.jsonl"))
-    label = torch.tensor([float(r["metadata"]["label"] == "refuse") for r in records])
-    intents = sorted({r["metadata"]["intent"] for r in records})
-    cluster = torch.tensor([intents.index(r["metadata"]["intent"]) for r in records])
-    return records, label, cluster
 
 
 def rates(p: torch.Tensor, label: torch.Tensor, threshold: float) -> tuple[str, bool]:
@@ -47,7 +38,7 @@ def rates(p: torch.Tensor, label: torch.Tensor, threshold: float) -> tuple[str, 
 def main(runs: list[str]) -> None:
     if not runs:
         raise SystemExit(__doc__)
-    (val, val_label, val_cluster), (test, test_label, _) = split("val"), split("test")
+    (val, val_label, val_cluster), (test, test_label, _) = safety_split(SPLITS / "val.jsonl"), safety_split(SPLITS / "test.jsonl")
     p_val, p_test = member_scores(runs, val), member_scores(runs, test)
     print("| members | rule | threshold | val recall / over-refusal | P(meets) | test recall | test over-refusal | meets |")
     print("|---|---|---:|---:|---:|---:|---:|---|")

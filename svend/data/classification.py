@@ -138,6 +138,13 @@ def record_label(record: Mapping[str, Any], where: str) -> tuple[str, float, str
     return kind, float(SAFETY_LABELS[label]), category or NO_GROUP, None
 
 
+def record_cluster(record: Mapping[str, Any], where: str) -> str:
+    """The cluster a record's errors come with (module docstring): its ``metadata.intent``, else ``where``
+    (the record alone)."""
+    intent = record["metadata"].get("intent")
+    return intent if isinstance(intent, str) and intent else where
+
+
 def collate_examples(examples: Sequence[LabelledExample], pad_token_id: int) -> dict[str, torch.Tensor]:
     """Right-padded batch (`svend.data.packing.collate` lays out the ids) plus the labels."""
     rows = [Row(e.input_ids, [IGNORE_INDEX] * len(e.input_ids), list(range(len(e.input_ids)))) for e in examples]
@@ -203,8 +210,7 @@ class ClassificationDataModule(ChatDataModule):
                     raise ValueError(f"{path}:{lineno}: a {kind} record among {self.kind} records; one data module holds one kind")
                 messages = record["messages"] if kind == "verifier" else request_messages(record["messages"], f"{path}:{lineno}")
                 records.append(messages)
-                intent = record["metadata"].get("intent")
-                items.append((label, group, steps, intent if isinstance(intent, str) and intent else f"{path}:{lineno}"))
+                items.append((label, group, steps, record_cluster(record, f"{path}:{lineno}")))
         encoded = []
         for start in range(0, len(records), 1024):  # bounded tokenizer calls
             encoded.extend(encode_conversations(self.tokenizer, records[start : start + 1024], self.max_seq_len))

@@ -65,7 +65,7 @@ def _read_meta(folder: Path) -> dict[str, Any]:
 
 
 def member_scores(runs: Sequence[str | os.PathLike], records: Sequence[dict], device: str = "cpu",
-                      batch_size: int = 16) -> torch.Tensor:
+                  batch_size: int = 16) -> torch.Tensor:
     """[members, records] P(refuse) of each run for each record's request (what the stage scores).
     The runs must be safety classifiers with the same categories; errors name the run."""
     from tqdm import tqdm
@@ -88,30 +88,37 @@ def member_scores(runs: Sequence[str | os.PathLike], records: Sequence[dict], de
     return torch.tensor(rows)
 
 
+def safety_split(path: str | os.PathLike) -> tuple[list[dict], torch.Tensor, torch.Tensor]:
+    """A labelled safety file: its records, their labels (1 = refuse) and cluster indices (records of one
+    intent share one: `svend.data.classification.record_cluster`); errors name the file and line."""
+    from svend.data.classification import record_cluster, record_label
+    from svend.data.schema import read_jsonl
+
+    records = list(read_jsonl(path))
+    if not records:
+        raise ValueError(f"{path}: no records")
+    labels, clusters = [], []
+    for i, record in enumerate(records):
+        where = f"{path}:{i + 1}"
+        kind, label, _, _ = record_label(record, where)
+        if kind != "safety":
+            raise ValueError(f"{where}: a {kind} record; the ensemble is chosen on safety records")
+        labels.append(label)
+        clusters.append(record_cluster(record, where))
+    index = {c: i for i, c in enumerate(sorted(set(clusters)))}
+    return records, torch.tensor(labels), torch.tensor([index[c] for c in clusters])
+
+
 def build(runs: Sequence[str | os.PathLike], val_path: str | os.PathLike, out: str | os.PathLike, min_recall: float | None = 0.95,
           max_fpr: float | None = 0.05, device: str = "cpu", batch_size: int = 16) -> dict[str, Any]:
     """Score ``val_path`` with every run, average, choose the threshold, write ``out``; ``ensemble.json``."""
-    from svend.data.classification import record_label
-    from svend.data.schema import read_jsonl
     from svend.stages.safety_classifier import choose_threshold
 
     if not runs:
         raise ValueError("an ensemble needs at least one run")
-    records = list(read_jsonl(val_path))
-    if not records:
-        raise ValueError(f"{val_path}: no records")
-    labels, clusters = [], []
-    for i, record in enumerate(records):
-        kind, label, _, _ = record_label(record, f"{val_path}:{i + 1}")
-        if kind != "safety":
-            raise ValueError(f"{val_path}:{i + 1}: a {kind} record; the ensemble is chosen on safety records")
-        intent = record["metadata"].get("intent")
-        labels.append(label)
-        clusters.append(intent if isinstance(intent, str) and intent else f"#{i}")
-    names = {c: i for i, c in enumerate(sorted(set(clusters)))}
+    records, label, cluster = safety_split(val_path)
     p = member_scores(runs, records, device, batch_size).mean(0)
-    label = torch.tensor(labels)
-    curve, threshold, rule = choose_threshold(p, label, torch.tensor([names[c] for c in clusters]), min_recall, max_fpr, 0.5)
+    curve, threshold, rule = choose_threshold(p, label, cluster, min_recall, max_fpr, 0.5)
     folder = Path(out)
     meta = {"kind": "safety_ensemble", "members": [os.path.relpath(Path(r).resolve(), folder.resolve()) for r in runs],
             "combine": "mean P(refuse)", "validation": str(val_path), "threshold": threshold, "threshold_rule": rule}
